@@ -1,0 +1,119 @@
+"""Plumbing shared by the lab's scripts.
+
+What all three parts need the same way: errors reported to the user without a
+traceback, seeded randomness, the choice of device, files (checkpoints,
+plots) written atomically so that a failure or Ctrl-C never leaves a half
+file behind, and matplotlib that works without a display.
+"""
+import os
+import random
+import sys
+import tempfile
+
+
+class UserError(Exception):
+    """A problem with the user's input, flags or files: shown as a message, not a traceback."""
+
+
+def run_main(main, argv=None):
+    """Run a script's ``main(argv)`` and turn user errors and Ctrl-C into an exit status.
+
+    Returns the exit status for ``sys.exit``: what main returned (0 if None),
+    1 for a UserError, 130 for Ctrl-C.
+    """
+    try:
+        status = main(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0 if status is None else status
+
+
+def seed_everything(seed):
+    """Seed Python's, numpy's and torch's generators, so a command repeats its numbers on the CPU."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name="auto", no_cuda=False):
+    """Return the torch.device for ``name`` in {auto, cpu, cuda, mps}.
+
+    ``auto`` takes CUDA, then Apple's MPS, then the CPU; ``no_cuda`` (the
+    course's flag) rules CUDA out. Asking for a device that is not there is a
+    UserError.
+    """
+    import torch
+
+    cuda_ok = torch.cuda.is_available() and not no_cuda
+    mps_ok = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda_ok else "mps" if mps_ok else "cpu"
+    elif name == "cuda" and not cuda_ok:
+        why = "--no_cuda was given" if no_cuda else "torch sees no CUDA device here"
+        raise UserError(f"--device cuda asked for, but {why}; use --device cpu or auto")
+    elif name == "mps" and not mps_ok:
+        raise UserError("--device mps asked for, but this torch has no MPS device; use --device cpu or auto")
+    return torch.device(name)
+
+
+def _atomic_write(path, write):
+    """Call ``write(tmp_path)``, then move the finished file onto ``path`` in one step."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_torch_save(obj, path):
+    """torch.save ``obj`` to ``path`` so that the old file stays whole until the new one is complete."""
+    import torch
+
+    _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_write_text(text, path):
+    """Write ``text`` to ``path`` atomically."""
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    _atomic_write(path, write)
+
+
+def pyplot(show=False):
+    """Return matplotlib.pyplot, on the file-only Agg backend unless ``show`` and a display exist."""
+    import matplotlib
+
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("darwin", "win32")
+    if not (show and has_display):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """Save a matplotlib figure atomically (format from the file's extension) and close it."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    try:
+        _atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig_kwargs))
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
