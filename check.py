@@ -1,0 +1,356 @@
+"""Part 2: a 2-layer network for the 9-point check data.
+
+The pieces that check_main.py puts together: the data loader, the network
+(``MLP``, with the hand-designed weights in ``entered_weights``), a fast
+full-batch Adam trainer, and the read-outs: accuracy, the activation table,
+the dividing line of every hidden unit, and the plots.
+"""
+import csv
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from runtime import UserError, pyplot, save_figure
+
+HEADER = ["x1", "x2", "target"]
+
+
+def load_data(path):
+    """Read the check data: a header ``x1,x2,target``, then one item a line.
+
+    Returns ``(x, y)``: float tensors of shape (n, 2) and (n, 1). Any problem
+    is a UserError naming the file and the line.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            lines = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read it ({err.strerror})") from None
+
+    if not lines or [cell.strip() for cell in lines[0]] != HEADER:
+        found = ",".join(lines[0]) if lines else "an empty file"
+        raise UserError(f"{path}, line 1: expected the header {','.join(HEADER)}, found {found!r}")
+    inputs, targets = [], []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != 3:
+            raise UserError(f"{path}, line {number}: expected 3 cells (x1,x2,target), found {len(cells)}")
+        values = []
+        for name, cell in zip(HEADER, cells):
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise UserError(f"{path}, line {number}: {name} is {cell.strip()!r}, not a number")
+            values.append(value)
+        if values[2] not in (0.0, 1.0):
+            raise UserError(f"{path}, line {number}: target is {cells[2].strip()!r}; it must be 0 or 1")
+        inputs.append(values[:2])
+        targets.append(values[2:])
+    if not inputs:
+        raise UserError(f"{path}: no data rows after the header")
+    return torch.tensor(inputs), torch.tensor(targets)
+
+
+def heaviside(z):
+    """The step function: 1 where ``z >= 0``, else 0."""
+    return (z >= 0).to(z.dtype)
+
+
+def entered_weights():
+    """The hand-designed network for ``--set_weights``: weights, biases and the rescaling factor.
+
+    The target is 1 where x1+x2 is odd. Every hidden unit looks at s = x1+x2
+    and switches on past one threshold, s >= 0.5, 1.5, 2.5, 3.5; the output
+    adds them with alternating signs, H1 - H2 + H3 - H4, which is 1 for
+    s = 1 and 3 and 0 for s = 0, 2 and 4.
+    """
+    ##########################  Enter Weights Here  ##########################
+    in_hid_weight = [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]  # hid x 2
+    hid_bias = [-0.5, -1.5, -2.5, -3.5]                               # hid
+    hid_out_weight = [[1.0, -1.0, 1.0, -1.0]]                         # 1 x hid
+    out_bias = [-0.5]                                                 # 1
+    sig_factor = 10.0  # with --act sig every weight and bias is multiplied by this
+    ##########################################################################
+    return {
+        "in_hid.weight": in_hid_weight,
+        "in_hid.bias": hid_bias,
+        "hid_out.weight": hid_out_weight,
+        "hid_out.bias": out_bias,
+        "sig_factor": sig_factor,
+    }
+
+
+class MLP(nn.Module):
+    """Two inputs, ``hid`` hidden units, one output; sigmoid (``act='sig'``) or step (``act='step'``) units.
+
+    The forward pass keeps the hidden activations in ``self.hid``.
+    """
+
+    def __init__(self, hid=4, act="sig"):
+        super().__init__()
+        if act not in ("sig", "step"):
+            raise UserError(f"unknown activation {act!r}; use sig or step")
+        self.act = act
+        self.in_hid = nn.Linear(2, hid)
+        self.hid_out = nn.Linear(hid, 1)
+        self.hid = None
+
+    def forward(self, x):
+        squash = torch.sigmoid if self.act == "sig" else heaviside
+        self.hid = squash(self.in_hid(x))
+        return squash(self.hid_out(self.hid))
+
+    def init_weights(self, std):
+        """Draw every weight and bias from a normal distribution with mean 0 and deviation ``std``."""
+        with torch.no_grad():
+            for param in self.parameters():
+                param.normal_(0.0, std)
+
+    def set_weights(self, design=None):
+        """Load the hand design (``entered_weights()`` unless ``design`` is given).
+
+        Step units take the weights as designed; sigmoid units take them
+        multiplied by the design's ``sig_factor``, so that they act almost
+        like steps. Wrong shapes are a UserError naming the shapes expected.
+        """
+        design = entered_weights() if design is None else design
+        factor = float(design.get("sig_factor", 1.0)) if self.act == "sig" else 1.0
+        hid = self.in_hid.out_features
+        expected = {name: tuple(param.shape) for name, param in self.named_parameters()}
+        loaded = {}
+        for name, shape in expected.items():
+            try:
+                value = torch.tensor(design[name], dtype=torch.float32)
+            except KeyError:
+                raise UserError(f"the entered weights have no {name}; expected shape {shape}") from None
+            except (TypeError, ValueError):
+                raise UserError(f"the entered {name} is not a table of numbers; expected shape {shape}") from None
+            if tuple(value.shape) != shape:
+                wanted = ", ".join(f"{n} {s}" for n, s in expected.items())
+                raise UserError(
+                    f"the entered {name} has shape {tuple(value.shape)}, but --hid {hid} needs {shape} "
+                    f"(all shapes expected: {wanted}); the hand design in entered_weights() is for its own "
+                    f"number of hidden units, so use that --hid or edit the 'Enter Weights Here' block")
+            loaded[name] = value * factor
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                param.copy_(loaded[name])
+
+
+def accuracy(net, x, y):
+    """Percentage of items the network classifies correctly (output >= 0.5 means 1)."""
+    with torch.no_grad():
+        correct = ((net(x) >= 0.5).float() == y).float().mean().item()
+    return round(100.0 * correct, 2)
+
+
+class FullBatchAdam:
+    """Train a sigmoid MLP on the whole data set at once: binary cross-entropy and Adam.
+
+    The same update as ``torch.optim.Adam(net.parameters(), lr, weight_decay=...)``
+    on ``F.binary_cross_entropy(net(x), y)``, written out by hand in numpy
+    (float64). For nine items torch's per-call overhead dominates; this runs
+    an epoch about eight times faster. ``write_to(net)`` copies the weights back.
+    """
+
+    def __init__(self, net, x, y, lr=0.001, weight_decay=1e-5, betas=(0.9, 0.999), eps=1e-8):
+        if net.act != "sig":
+            raise UserError("only sigmoid units can be trained: the step function has no gradient")
+        hid = net.in_hid.out_features
+        self.x = x.double().numpy()
+        self.y = y.double().numpy().ravel()
+        self.target_on = self.y >= 0.5
+        self.lr, self.weight_decay, self.eps = lr, weight_decay, eps
+        self.beta1, self.beta2 = betas
+        # One flat vector for all parameters (and one for their gradients), so
+        # that Adam's update is a handful of numpy calls; the named arrays are views into it.
+        self.theta = np.concatenate([p.detach().double().numpy().ravel() for p in net.parameters()])
+        self.grad = np.zeros_like(self.theta)
+        self.m = np.zeros_like(self.theta)
+        self.v = np.zeros_like(self.theta)
+        self.scratch = np.zeros_like(self.theta)
+        cut = np.cumsum([0, 2 * hid, hid, hid, 1])
+        self.w1, self.b1, self.w2, self.b2 = (
+            self.theta[cut[0]:cut[1]].reshape(hid, 2), self.theta[cut[1]:cut[2]],
+            self.theta[cut[2]:cut[3]], self.theta[cut[3]:cut[4]])
+        self.gw1, self.gb1, self.gw2, self.gb2 = (
+            self.grad[cut[0]:cut[1]].reshape(hid, 2), self.grad[cut[1]:cut[2]],
+            self.grad[cut[2]:cut[3]], self.grad[cut[3]:cut[4]])
+        self.steps = 0
+        self.out = None
+
+    @staticmethod
+    def _sigmoid(z):
+        # tanh form: no overflow warnings for large negative z
+        return 0.5 * np.tanh(0.5 * z) + 0.5
+
+    def step(self):
+        """One epoch: forward pass, gradients, Adam update. Returns True if the forward pass got every item right."""
+        x, n = self.x, len(self.y)
+        hid = self._sigmoid(x @ self.w1.T + self.b1)
+        out = self._sigmoid(hid @ self.w2 + self.b2)
+        self.out = out
+        d_out = (out - self.y) / n  # d loss / d output pre-activation, for sigmoid + BCE
+        np.dot(d_out, hid, out=self.gw2)
+        self.gb2[0] = d_out.sum()
+        d_hid = np.outer(d_out, self.w2) * hid * (1.0 - hid)
+        np.dot(d_hid.T, x, out=self.gw1)
+        np.sum(d_hid, axis=0, out=self.gb1)
+
+        self.steps += 1
+        b1, b2, grad, tmp = self.beta1, self.beta2, self.grad, self.scratch
+        grad += self.weight_decay * self.theta
+        self.m *= b1
+        self.m += (1.0 - b1) * grad
+        self.v *= b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - b2
+        self.v += tmp
+        np.divide(self.v, 1.0 - b2 ** self.steps, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp += self.eps
+        np.divide(self.m, tmp, out=tmp)
+        tmp *= self.lr / (1.0 - b1 ** self.steps)
+        self.theta -= tmp
+        return bool(((out >= 0.5) == self.target_on).all())
+
+    def loss(self):
+        """Binary cross-entropy of the last forward pass (logs clamped at -100, as torch does)."""
+        out, y = self.out, self.y
+        log_on = np.maximum(np.log(np.maximum(out, 1e-300)), -100.0)
+        log_off = np.maximum(np.log(np.maximum(1.0 - out, 1e-300)), -100.0)
+        return float(-(y * log_on + (1.0 - y) * log_off).mean())
+
+    def accuracy(self):
+        """Percentage correct in the last forward pass."""
+        return 100.0 * float(((self.out >= 0.5) == self.target_on).mean())
+
+    def write_to(self, net):
+        """Copy the trained weights into ``net``."""
+        with torch.no_grad():
+            start = 0
+            for param in net.parameters():
+                size = param.numel()
+                param.copy_(torch.from_numpy(self.theta[start:start + size]).view_as(param))
+                start += size
+
+
+def activation_table(net, x, y):
+    """The activations for every item, as text: x1, x2, each hidden unit H1.., the output, the target."""
+    with torch.no_grad():
+        out = net(x)
+    hid = net.hid
+    number = (lambda v: f"{int(v):>5d}") if net.act == "step" else (lambda v: f"{v:5.3f}")
+    head = ["   x1", "   x2"] + [f"{'H' + str(k + 1):>5}" for k in range(hid.shape[1])] + ["  out", "target"]
+    lines = [" ".join(head)]
+    for i in range(len(x)):
+        cells = [f"{x[i, 0].item():5.2f}", f"{x[i, 1].item():5.2f}"]
+        cells += [number(v) for v in hid[i].tolist()] + [number(out[i, 0].item()), f"{int(y[i, 0].item()):>6d}"]
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def _signed(value, text=""):
+    sign = "-" if value < 0 else "+"
+    return f" {sign} {abs(value):.2f}{text}"
+
+
+def dividing_lines(net):
+    """For each hidden unit, its dividing line as text, e.g. ``H1: 1.00*x1 - 1.00*x2 - 0.50 = 0``."""
+    weight = net.in_hid.weight.detach()
+    bias = net.in_hid.bias.detach()
+    lines = []
+    for k in range(weight.shape[0]):
+        w1, w2, b = weight[k, 0].item(), weight[k, 1].item(), bias[k].item()
+        lines.append(f"H{k + 1}: {w1:.2f}*x1{_signed(w2, '*x2')}{_signed(b)} = 0")
+    return lines
+
+
+def _grid(x, margin=0.5, steps=301):
+    low = x.min(dim=0).values - margin
+    high = x.max(dim=0).values + margin
+    g1 = torch.linspace(low[0].item(), high[0].item(), steps)
+    g2 = torch.linspace(low[1].item(), high[1].item(), steps)
+    mesh1, mesh2 = torch.meshgrid(g1, g2, indexing="xy")
+    return mesh1, mesh2, torch.stack([mesh1.reshape(-1), mesh2.reshape(-1)], dim=1)
+
+
+def plot_unit(net, x, y, path, hidden=None, title=""):
+    """Draw where one unit is on (activation >= 0.5) over a grid around the data, with the data by target.
+
+    ``hidden=k`` draws hidden unit k (0-based); ``None`` draws the output.
+    """
+    plt = pyplot()
+    mesh1, mesh2, points = _grid(x)
+    with torch.no_grad():
+        out = net(points)
+        value = out if hidden is None else net.hid[:, hidden:hidden + 1]
+    on = (value >= 0.5).float().reshape(mesh1.shape)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    extent = (mesh1.min().item(), mesh1.max().item(), mesh2.min().item(), mesh2.max().item())
+    ax.imshow(on.numpy(), origin="lower", extent=extent, cmap="Greys", vmin=0, vmax=2.5, interpolation="nearest")
+    target = y[:, 0] >= 0.5
+    ax.scatter(x[target, 0], x[target, 1], c="tab:red", edgecolors="k", s=80, label="target 1")
+    ax.scatter(x[~target, 0], x[~target, 1], c="tab:blue", edgecolors="k", s=80, label="target 0")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_aspect("equal")
+    ax.set_title(f"{title} (grey: unit on)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def plot_network(net, path):
+    """Draw the network: inputs, hidden units and output, every weight on its edge and every bias by its unit."""
+    plt = pyplot()
+    w_in = net.in_hid.weight.detach()
+    b_in = net.in_hid.bias.detach()
+    w_out = net.hid_out.weight.detach()
+    b_out = net.hid_out.bias.detach()
+    hid = w_in.shape[0]
+    spread = max(hid - 1, 1)
+    inputs = [(0.0, y) for y in (spread * 0.9, spread * 0.1)]
+    hidden = [(1.5, spread - k) for k in range(hid)]
+    output = (2.8, spread / 2)
+
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 1.1 * hid))
+    label = dict(fontsize=8, ha="center", va="center",
+                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"))
+    for i, (x0, y0) in enumerate(inputs):
+        for k, (x1, y1) in enumerate(hidden):
+            ax.plot([x0, x1], [y0, y1], color="grey", lw=1, zorder=1)
+            # the two inputs' labels in two columns, so that they never overlap
+            t = 0.8 if i == 0 else 0.55
+            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w_in[k, i].item():.2f}", **label)
+    for k, (x0, y0) in enumerate(hidden):
+        ax.plot([x0, output[0]], [y0, output[1]], color="grey", lw=1, zorder=1)
+        ax.text(x0 + 0.4 * (output[0] - x0), y0 + 0.4 * (output[1] - y0), f"{w_out[0, k].item():.2f}", **label)
+
+    def node(xy, name, bias=None):
+        ax.add_patch(plt.Circle(xy, 0.13, facecolor="lightyellow", edgecolor="k", zorder=2))
+        ax.text(xy[0], xy[1], name, ha="center", va="center", fontsize=9, zorder=3)
+        if bias is not None:
+            ax.text(xy[0], xy[1] - 0.22, f"bias {bias:.2f}", ha="center", va="top", fontsize=8, color="darkred")
+
+    for i, xy in enumerate(inputs):
+        node(xy, f"x{i + 1}")
+    for k, xy in enumerate(hidden):
+        node(xy, f"H{k + 1}", b_in[k].item())
+    node(output, "out", b_out[0].item())
+    ax.set_xlim(-0.3, 3.1)
+    ax.set_ylim(-0.6, spread + 0.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"{net.act} units, {hid} hidden: output = unit(sum of weight * input + bias)")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
