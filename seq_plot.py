@@ -1,0 +1,232 @@
+"""Show how a trained SRN or LSTM solves its language: weights, activations, hidden-space plots.
+
+    python3 seq_plot.py --lang anb2n --epoch 100
+    python3 seq_plot.py --lang anb2nc3n --model lstm --epoch 50 [--context]
+
+Loads ``<out_path>/<lang>_<model><hid>_<epoch>.pth`` (the latest one when
+--epoch is left out, or --checkpoint PATH) with torch.load(weights_only=True),
+prints the weights, then the hidden activations and output probabilities
+for --num_plot fresh sequences, and saves for each pair j < k of units a
+scatter of the states visited, coloured by the language's state (jet), the
+SRN's initial state marked x: ``plot/<lang>_<model><hid>_<j><k>.jpg``. With
+3 or more units it also saves three views of the first three units in 3-D
+(``..._3d_front.jpg``, ``_3d_side.jpg``, ``_3d_top.jpg``). --context plots an
+LSTM's cell states instead (``..._context_<j><k>.jpg``). --show opens the
+interactive window when there is a display; without one it only says so.
+"""
+import argparse
+import glob
+import os
+import re
+import sys
+
+import numpy as np
+import torch
+
+from runtime import UserError, pyplot, run_main, save_figure
+from seq_models import load_checkpoint
+from seq_train import LANGS, checkpoint_path, collate, format_steps, lang_tag, make_language, settings_for
+
+VIEWS = {"front": (20, -60), "side": (20, 30), "top": (85, -90)}  # (elevation, azimuth)
+
+
+def list_checkpoints(out_path):
+    """The checkpoint files in a folder, sorted by name and then by k."""
+    def key(path):
+        m = re.match(r"(.*)_(\d+)\.pth$", os.path.basename(path))
+        return (m.group(1), int(m.group(2))) if m else (os.path.basename(path), -1)
+    return sorted(glob.glob(os.path.join(out_path, "*.pth")), key=key)
+
+
+def _existing(out_path):
+    """A sentence listing the checkpoints that exist, for error messages."""
+    found = [os.path.basename(p) for p in list_checkpoints(out_path)]
+    if not found:
+        return f"there are no checkpoints in {out_path}/ (train one with seq_train.py)"
+    return f"checkpoints in {out_path}/: " + ", ".join(found)
+
+
+def find_checkpoint(out_path, tag, model, hid, epoch=None):
+    """The path of checkpoint k=epoch, or of the latest one for this language, model and size."""
+    if epoch is not None:
+        path = checkpoint_path(out_path, tag, model, hid, epoch)
+        if not os.path.isfile(path):
+            raise UserError(f"no checkpoint {path}; {_existing(out_path)}")
+        return path
+    pattern = re.compile(rf"{re.escape(tag)}_{model}{hid}_(\d+)\.pth$")
+    matches = [(int(m.group(1)), p) for p in list_checkpoints(out_path)
+               if (m := pattern.match(os.path.basename(p)))]
+    if not matches:
+        raise UserError(f"no checkpoint {checkpoint_path(out_path, tag, model, hid, '<k>')}; {_existing(out_path)}")
+    return max(matches)[1]
+
+
+def load_model(path, out_path=None):
+    """Load a checkpoint for analysis; any problem becomes a UserError naming the checkpoints there are."""
+    where = out_path or os.path.dirname(path) or "."
+    try:
+        return load_checkpoint(path)
+    except FileNotFoundError:
+        raise UserError(f"no checkpoint {path}; {_existing(where)}") from None
+    except ValueError as err:
+        raise UserError(f"{err}; {_existing(where)}") from None
+
+
+def collect_states(model, lang, samples):
+    """Run a model over samples; return flat numpy arrays over every input position.
+
+    Keys: everything ``model.trace`` gives per step (hidden, output as
+    probabilities, and for an LSTM context and the four gates), plus symbol
+    (the input), target (the next symbol), prob (true probabilities), state
+    (the language's state), sequence and step (where each row came from), and
+    initial (the state before the first input).
+    """
+    x, target, prob, mask = collate(samples, lang.num_symbols)
+    with torch.no_grad():
+        trace = model.trace(x)
+    m = mask.numpy()
+    rows = {k: v[mask].numpy() for k, v in trace.items() if k not in ("initial", "output")}
+    rows["output"] = trace["output"].softmax(-1)[mask].numpy()
+    states = np.zeros(m.shape, dtype=np.int64)
+    symbols = np.zeros(m.shape, dtype=np.int64)
+    for b, (seq, _, state) in enumerate(samples):
+        states[b, : len(state)], symbols[b, : len(state)] = state, seq[:-1]
+    rows.update(symbol=symbols[m], target=target[mask].numpy(), prob=prob[mask].numpy(), state=states[m],
+                sequence=np.nonzero(m)[0], step=np.nonzero(m)[1], initial=trace["initial"].numpy())
+    return rows
+
+
+def pair_figure(plt, points, states, j, k, initial=None, title="", unit="hidden"):
+    """A new figure: units j and k of every point, coloured by state; the initial state as a black x."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sc = ax.scatter(points[:, j], points[:, k], c=states, cmap="jet", s=12)
+    if initial is not None:
+        ax.plot(initial[j], initial[k], "kx", markersize=12, markeredgewidth=2, label="initial state")
+        ax.legend(loc="best")
+    if unit == "hidden":
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel(f"{unit} unit {j}")
+    ax.set_ylabel(f"{unit} unit {k}")
+    ax.set_title(title)
+    fig.colorbar(sc, ax=ax, label="state")
+    return fig
+
+
+def cube_figure(plt, points, states, view, initial=None, title="", unit="hidden"):
+    """A new figure: the first three units in 3-D from one of VIEWS."""
+    fig = plt.figure(figsize=(6, 5))
+    ax = fig.add_subplot(projection="3d")
+    sc = ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=states, cmap="jet", s=12)
+    if initial is not None:
+        ax.scatter([initial[0]], [initial[1]], [initial[2]], c="k", marker="x", s=80)
+    ax.view_init(*VIEWS[view])
+    ax.set_xlabel(f"{unit} 0")
+    ax.set_ylabel(f"{unit} 1")
+    ax.set_zlabel(f"{unit} 2")
+    ax.set_title(f"{title} ({view})")
+    fig.colorbar(sc, ax=ax, label="state", shrink=0.7)
+    return fig
+
+
+def save_plots(plt, data, prefix, title, unit="hidden", initial=None):
+    """Save the pair plots and, for 3+ units, the three 3-D views; returns the paths written."""
+    points, states = data
+    written = []
+    hid = points.shape[1]
+    for j in range(hid):
+        for k in range(j + 1, hid):
+            fig = pair_figure(plt, points, states, j, k, initial, title, unit)
+            written.append(save_figure(fig, f"{prefix}_{j}{k}.jpg", dpi=100))
+    if hid >= 3:
+        for view in VIEWS:
+            fig = cube_figure(plt, points, states, view, initial, title, unit)
+            written.append(save_figure(fig, f"{prefix}_3d_{view}.jpg", dpi=100))
+    return written
+
+
+def build_parser():
+    """The command-line flags (the course's names, plus --checkpoint, --embed, --context, --seed)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language the network was trained on")
+    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
+    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type")
+    p.add_argument("--hid", type=int, default=None, help="hidden units (default: seq_train.py's for the language)")
+    p.add_argument("--epoch", type=int, default=None, help="which checkpoint, in thousands (default: the latest)")
+    p.add_argument("--checkpoint", default=None, help="a checkpoint file to load instead (its own settings apply)")
+    p.add_argument("--num_plot", type=int, default=10, help="fresh sequences to print and plot")
+    p.add_argument("--length", type=int, default=None, help="generator length (default: the training one)")
+    p.add_argument("--out_path", default="net", help="folder of the checkpoints")
+    p.add_argument("--plot_path", default="plot", help="folder for the images")
+    p.add_argument("--context", action="store_true", help="plot an LSTM's cell states instead of its hidden units")
+    p.add_argument("--show", action="store_true", help="also open the interactive 3-D window (needs a display)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the fresh sequences")
+    return p
+
+
+def main(argv=None):
+    """Load the checkpoint, print weights and activations, save the plots."""
+    args = build_parser().parse_args(argv)
+    if args.num_plot < 1:
+        raise UserError(f"--num_plot must be at least 1, got {args.num_plot}")
+    if args.epoch is not None and args.epoch < 1:
+        raise UserError(f"--epoch must be at least 1, got {args.epoch}")
+    if args.embed and args.lang != "reber":
+        raise UserError("--embed applies to --lang reber only")
+    if args.checkpoint:
+        path = args.checkpoint
+    else:
+        tag = lang_tag(args.lang, args.embed)
+        hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
+        path = find_checkpoint(args.out_path, tag, args.model, hid, args.epoch)
+    model, ckpt = load_model(path, None if args.checkpoint else args.out_path)
+    config = ckpt["config"]
+    if not args.checkpoint:
+        wanted = (args.lang, args.embed, args.model, hid)
+        found = (config.get("lang"), config.get("embed"), config["model"], config["num_hid"])
+        if found != wanted:
+            raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
+                            f"{lang_tag(found[0], found[1])}, not what its name says; {_existing(args.out_path)}")
+    if args.context and config["model"] != "lstm":
+        raise UserError("--context plots an LSTM's cell states; this checkpoint is an SRN")
+    lang = make_language(config["lang"], config.get("embed", False),
+                         config.get("length") if args.length is None else args.length)
+    if lang.num_symbols != config["num_input"]:
+        raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
+    print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units, "
+          f"{ckpt.get('seen', '?')} sequences seen)")
+    for name, value in model.state_dict().items():
+        print(f"{name} = {np.array2string(value.numpy(), precision=3, suppress_small=True)}")
+
+    rng = np.random.default_rng(args.seed)
+    samples = [lang.get_sequence(rng) for _ in range(args.num_plot)]
+    data = collect_states(model, lang, samples)
+    unit = "context" if args.context else "hidden"
+    points = data[unit]
+    for b, sample in enumerate(samples):
+        rows = data["sequence"] == b
+        print(format_steps(lang, sample[0], torch.from_numpy(points[rows]), torch.from_numpy(data["output"][rows]),
+                           label=unit))
+
+    plt = pyplot(args.show)
+    tag = lang_tag(config["lang"], config.get("embed", False))
+    name = f"{tag}_{config['model']}{config['num_hid']}" + ("_context" if args.context else "")
+    initial = data["initial"] if config["model"] == "srn" else None
+    title = f"{tag} {config['model']}{config['num_hid']} {unit} units"
+    for written in save_plots(plt, (points, data["state"]), os.path.join(args.plot_path, name), title, unit, initial):
+        print(f"wrote {written}")
+    if args.show:
+        if plt.get_backend().lower() == "agg":
+            print("--show: no display here, so no window; the plots are in the files above", file=sys.stderr)
+        else:
+            if points.shape[1] >= 3:
+                cube_figure(plt, points, data["state"], "front", initial, title, unit)
+            else:
+                pair_figure(plt, points, data["state"], 0, min(1, points.shape[1] - 1), initial, title, unit)
+            plt.show()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
