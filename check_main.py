@@ -129,7 +129,20 @@ def main(argv=None):
     x, y = load_data(args.data)
     if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
         raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
+    try:
+        os.makedirs(args.plot_dir, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot make the plot folder {args.plot_dir}: {err.strerror or err}") from None
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 9-item network: threads only add overhead
+    try:
+        run(args, x, y)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run(args, x, y):
+    """Set or train the network, then print what it computes and draw it."""
     seed_everything(args.seed)
 
     net = MLP(args.hid, args.act)

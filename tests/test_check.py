@@ -83,8 +83,10 @@ def test_plots_are_valid_images_with_the_right_names(step_run):
 
 
 def test_rescaled_sigmoid_network_classifies_all(capsys, tmp_path):
+    threads = torch.get_num_threads()
     status, out, _ = run(["--act", "sig", "--hid", "4", "--set_weights", "--plot-dir", str(tmp_path)], capsys)
     assert status == 0
+    assert torch.get_num_threads() == threads  # main leaves torch's settings as it found them
     assert "Initial Accuracy:  100.0\n" in out
     assert "tensor([ -5., -15., -25., -35.])" in out  # the design times 10
     assert "ep:" not in out
