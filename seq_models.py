@@ -92,6 +92,81 @@ class LSTM_model(nn.Module):
 MODELS = {"srn": SRN_model, "lstm": LSTM_model}
 
 
+class Population(nn.Module):
+    """``size`` independent networks of one kind, trained side by side as one fused layer.
+
+    The candidates' hidden units sit in one recurrent layer of size*num_hid
+    units whose recurrent and output weights are block diagonal: gradient
+    hooks keep the blocks between candidates at zero, so each candidate
+    learns exactly as it would alone (same equations, its own weights) while
+    the fused layer runs all of them for about the price of one. ``forward``
+    returns logits of shape (batch, time, size, num_out); ``candidate(i)``
+    copies candidate i out as a plain SRN_model or LSTM_model.
+    """
+
+    def __init__(self, kind, num_input, num_hid, num_out, size):
+        super().__init__()
+        self.kind, self.size = kind, size
+        self.dims = (num_input, num_hid, num_out)
+        total = size * num_hid
+        gates = 4 if kind == "lstm" else 1
+        if kind == "srn":
+            self.H0 = nn.Parameter(torch.zeros(total))
+            self.rnn = nn.RNN(num_input, total, nonlinearity="tanh", batch_first=True)
+        else:
+            self.rnn = nn.LSTM(num_input, total, batch_first=True)
+        self.out = nn.Linear(total, size * num_out)
+        block = torch.block_diag(*[torch.ones(num_hid, num_hid)] * size)
+        self.register_buffer("mask_hh", block.repeat(gates, 1))
+        self.register_buffer("mask_out", torch.block_diag(*[torch.ones(num_out, num_hid)] * size))
+        self.rnn.weight_hh_l0.register_hook(lambda g: g * self.mask_hh)
+        self.out.weight.register_hook(lambda g: g * self.mask_out)
+        self._init(None)
+
+    def _init(self, std):
+        """Each candidate drawn as its standalone model would be: N(0, std) for SRNs, torch's uniform for LSTMs."""
+        bound = self.dims[1] ** -0.5
+        with torch.no_grad():
+            for p in self.parameters():
+                p.normal_(0.0, std) if std is not None else p.uniform_(-bound, bound)
+            self.rnn.weight_hh_l0.mul_(self.mask_hh)
+            self.out.weight.mul_(self.mask_out)
+
+    def init_weights(self, std):
+        """SRN candidates: every parameter from N(0, std^2), like SRN_model.init_weights."""
+        self._init(std)
+
+    def forward(self, x):
+        if self.kind == "srn":
+            h0 = torch.tanh(self.H0).expand(1, x.shape[0], self.H0.shape[0]).contiguous()
+            hidden, _ = self.rnn(x, h0)
+        else:
+            hidden, _ = self.rnn(x)
+        logits = self.out(hidden)
+        return hidden, logits.view(*logits.shape[:2], self.size, self.dims[2])
+
+    def candidate(self, i):
+        """Candidate i as a standalone model with copied weights."""
+        num_input, num_hid, num_out = self.dims
+        model = MODELS[self.kind](num_input, num_hid, num_out)
+        total = self.size * num_hid
+        gates = 4 if self.kind == "lstm" else 1
+        rows = torch.cat([torch.arange(q * total + i * num_hid, q * total + (i + 1) * num_hid) for q in range(gates)])
+        cols = torch.arange(i * num_hid, (i + 1) * num_hid)
+        outs = torch.arange(i * num_out, (i + 1) * num_out)
+        src, dst = self.rnn, model.rnn if self.kind == "srn" else model.lstm
+        with torch.no_grad():
+            dst.weight_ih_l0.copy_(src.weight_ih_l0[rows])
+            dst.weight_hh_l0.copy_(src.weight_hh_l0[rows][:, cols])
+            dst.bias_ih_l0.copy_(src.bias_ih_l0[rows])
+            dst.bias_hh_l0.copy_(src.bias_hh_l0[rows])
+            model.out.weight.copy_(self.out.weight[outs][:, cols])
+            model.out.bias.copy_(self.out.bias[outs])
+            if self.kind == "srn":
+                model.H0.copy_(self.H0[cols])
+        return model
+
+
 def build_model(config):
     """A fresh (untrained) model from a config dict with model, num_input, num_hid, num_out."""
     cls = MODELS[config["model"]]

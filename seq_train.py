@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from anb2n import MULTIPLIERS, make_language as make_anbn
 from reber import SHORTEST, ReberLanguage
 from runtime import UserError, run_main, seed_everything
-from seq_models import build_model, save_checkpoint
+from seq_models import Population, build_model, save_checkpoint
 
 LANGS = (*MULTIPLIERS, "reber")
 REPORT_EVERY = 1000
@@ -35,18 +35,18 @@ UNTIL_REPORTS = 10  # --until: the loss must stay below the threshold for this m
 # Per language and model, chosen by measurement (see the README's Part 3 results).
 # batch: sequences per update (1 = the course's online training).
 DEFAULTS = {
-    ("anbn", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("anb2n", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("anbncn", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("anb2nc3n", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("reber", "srn"): dict(hid=4, epoch=50, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("reber_embed", "srn"): dict(hid=8, epoch=50, optim="adam", lr=0.01, init=0.5, batch=10),
-    ("anbn", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
-    ("anb2n", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
-    ("anbncn", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
-    ("anb2nc3n", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
-    ("reber", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
-    ("reber_embed", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, batch=10, init=None),
+    ("anbn", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("anb2n", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("anbncn", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("anb2nc3n", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("reber", "srn"): dict(hid=4, epoch=50, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("reber_embed", "srn"): dict(hid=8, epoch=50, optim="adam", lr=0.01, init=0.5, batch=10, candidates=1),
+    ("anbn", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
+    ("anb2n", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
+    ("anbncn", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
+    ("anb2nc3n", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
+    ("reber", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
+    ("reber_embed", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, batch=10, init=None, candidates=1),
 }
 COMMON = dict(mom=0.0)
 # The loss a trained network should stay below (the verdict and the benchmark use it).
@@ -179,53 +179,79 @@ def make_optimizer(args, model):
 
 
 class Progress:
-    """How far training got: sequences seen, reported losses, the last checkpoint written."""
+    """How far training got: sequences seen, reported losses, the last checkpoint, the network so far."""
 
-    def __init__(self):
+    def __init__(self, network):
         self.seen = 0
         self.reports = []
         self.last = None
+        self.network = network  # the plain model that reports, checkpoints and the verdict use
 
 
 def train(args, model, lang, rng, config, progress, log=print):
-    """Train for args.epoch thousand sequences, or until --until holds, updating ``progress``."""
+    """Train for args.epoch thousand sequences, or until --until holds, updating ``progress``.
+
+    ``model`` is a plain model or a Population of --candidates networks.
+    With a population, each report shows the candidate with the lowest loss
+    over the last 1000 sequences; after --select thousand sequences that
+    choice is final, and the reports, checkpoints and verdict are of that
+    network alone (the others keep training but are ignored).
+    """
     optimizer = make_optimizer(args, model)
     tag = lang_tag(args.lang, args.embed)
     total = args.epoch * 1000
-    window_loss = window_final = 0.0
+    size = getattr(model, "size", 1)
+    window_loss = torch.zeros(size)
+    window_final = torch.zeros(size)
     reports = progress.reports
+    chosen, final_choice = 0, size == 1
     while progress.seen < total:
         count = min(args.batch, REPORT_EVERY - progress.seen % REPORT_EVERY)
         samples = [lang.get_sequence(rng) for _ in range(count)]
         x, target, prob, mask = collate(samples, lang.num_symbols)
         _, logits = model(x)
-        loss = F.cross_entropy(logits[mask], target[mask])
+        if size == 1:
+            logits = logits.unsqueeze(2)  # (batch, time, candidates, symbols)
+        picked = logits[mask]  # (positions, candidates, symbols)
+        # the sum of each candidate's mean cross-entropy: every candidate gets its own gradient
+        loss = F.cross_entropy(picked.reshape(-1, lang.num_symbols), target[mask].repeat_interleave(size)) * size
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            window_loss += sequence_losses(logits.detach(), prob, mask).sum().item()
+            logits = logits.detach()
+            sq = (logits.softmax(-1) - prob.unsqueeze(2)).square().sum(-1) * mask.unsqueeze(-1)
+            window_loss += (sq.sum(1) / (mask.sum(1, keepdim=True) * lang.num_symbols)).sum(0)
             if args.embed:
                 rows = torch.arange(count)
                 pos = torch.tensor([lang.final_position(s[0]) for s in samples])
-                p = logits.detach()[rows, pos].softmax(-1)
-                window_final += (p - prob[rows, pos]).square().mean(-1).sum().item()
+                p = logits[rows, pos].softmax(-1)  # (batch, candidates, symbols)
+                window_final += (p - prob[rows, pos].unsqueeze(1)).square().mean(-1).sum(0)
         progress.seen += count
         if progress.seen % REPORT_EVERY:
             continue
         k = progress.seen // 1000
-        log(show_sequence(model, lang, lang.get_sequence(rng)))
+        if not final_choice:
+            chosen = int(window_loss.argmin())
+            progress.network = model.candidate(chosen)
+            final_choice = k >= args.select
+        elif size > 1:
+            progress.network = model.candidate(chosen)
+        log(show_sequence(progress.network, lang, lang.get_sequence(rng)))
         log(f"epoch: {k}")
-        reports.append(window_loss / REPORT_EVERY)
-        log(f"loss: {reports[-1]:.4f}")
+        reports.append(float(window_loss[chosen]) / REPORT_EVERY)
+        log(f"loss: {reports[-1]:.4f}" + (f" (candidate {chosen}{', final choice' if final_choice else ''})"
+                                           if size > 1 else ""))
         if args.embed:
-            log(f"final: {window_final / REPORT_EVERY:.4f}")
-        window_loss = window_final = 0.0
-        stop = (args.until is not None and len(reports) >= UNTIL_REPORTS
+            log(f"final: {float(window_final[chosen]) / REPORT_EVERY:.4f}")
+        window_loss.zero_()
+        window_final.zero_()
+        settled = len(reports) - (args.select if size > 1 else 0)
+        stop = (args.until is not None and settled >= UNTIL_REPORTS
                 and max(reports[-UNTIL_REPORTS:]) < args.until)
         if progress.seen % SAVE_EVERY == 0 or progress.seen == total or stop:
             path = checkpoint_path(args.out_path, tag, args.model, args.hid, k)
-            save_checkpoint(path, model, config, seen=progress.seen, loss=reports[-1])
+            save_checkpoint(path, progress.network, config, seen=progress.seen, loss=reports[-1])
             progress.last = path
             log(f"saved {path}")
         if stop:
@@ -266,6 +292,12 @@ def build_parser():
                    help="thousands of training sequences (default per language and model)")
     p.add_argument("--batch", type=int, default=None,
                    help="sequences per weight update; 1 is the course's online training (default per language)")
+    p.add_argument("--candidates", type=positive(int), default=None,
+                   help="train this many networks side by side in one fused layer and keep the best "
+                        "(1 = a single network; default per language)")
+    p.add_argument("--select", type=positive(int), default=None,
+                   help="with --candidates > 1: thousands of sequences after which the best candidate "
+                        "is chosen for good (default: half of --epoch)")
     p.add_argument("--until", type=positive(float), default=None,
                    help=f"stop once the loss stayed below this for {UNTIL_REPORTS} reports in a row")
     p.add_argument("--out_path", default="net", help="folder for checkpoints")
@@ -287,6 +319,10 @@ def resolve(args):
         raise UserError(f"--mom must be in [0, 1), got {args.mom}")
     if not 1 <= args.batch <= REPORT_EVERY:
         raise UserError(f"--batch must be 1 to {REPORT_EVERY}, got {args.batch}")
+    if args.select is None:
+        args.select = max(1, args.epoch // 2)
+    if args.candidates > 1 and args.select > args.epoch:
+        raise UserError(f"--select ({args.select}) must not exceed --epoch ({args.epoch})")
     return args
 
 
@@ -305,17 +341,22 @@ def main(argv=None):
     config = dict(lang=args.lang, embed=args.embed, length=lang.length, model=args.model,
                   num_input=lang.num_symbols, num_hid=args.hid, num_out=lang.num_symbols,
                   optim=args.optim, lr=args.lr, mom=args.mom, init=args.init, batch=args.batch,
-                  seed=args.seed)
-    model = build_model(config)
+                  candidates=args.candidates, select=args.select, seed=args.seed)
+    if args.candidates > 1:
+        model = Population(args.model, lang.num_symbols, args.hid, lang.num_symbols, args.candidates)
+    else:
+        model = build_model(config)
     if args.model == "srn":
         model.init_weights(args.init)
     print(f"training {args.model} with {args.hid} hidden units on {lang_tag(args.lang, args.embed)}: "
-          f"{args.epoch}k sequences, {args.optim} lr {args.lr}, {args.batch} sequence(s) per update, seed {args.seed}")
+          f"{args.epoch}k sequences, {args.optim} lr {args.lr}, {args.batch} sequence(s) per update, "
+          + (f"best of {args.candidates} candidates chosen at {args.select}k, " if args.candidates > 1 else "")
+          + f"seed {args.seed}")
     start = time.time()
-    progress = Progress()
+    progress = Progress(model if args.candidates == 1 else model.candidate(0))
     try:
         train(args, model, lang, rng, config, progress)
-        result = evaluate(model, lang, [lang.get_sequence(rng) for _ in range(100)])
+        result = evaluate(progress.network, lang, [lang.get_sequence(rng) for _ in range(100)])
     except KeyboardInterrupt:
         where = f"last checkpoint: {progress.last}" if progress.last else "no checkpoint was written yet"
         print(f"stopped by Ctrl-C after {progress.seen} sequences; {where}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Tests for seq_models.py: the fused models equal plain step-by-step implementations; checkpoints round-trip."""
 import pytest
 import torch
+import torch.nn.functional as F
 
-from seq_models import LSTM_model, SRN_model, build_model, load_checkpoint, save_checkpoint
+from seq_models import LSTM_model, Population, SRN_model, build_model, load_checkpoint, save_checkpoint
 
 
 def reference_srn(model, x):
@@ -126,3 +127,32 @@ def test_load_checkpoint_rejects_wrong_shape_and_junk(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not a checkpoint of seq_train.py"):
         load_checkpoint(tmp_path / "other.pth")
+
+
+@pytest.mark.parametrize("kind", ["srn", "lstm"])
+def test_population_candidates_train_exactly_as_alone(kind):
+    """A fused population of candidates: each one computes and learns as its standalone model would."""
+    torch.manual_seed(4)
+    pop = Population(kind, 3, 2, 3, size=4)
+    if kind == "srn":
+        pop.init_weights(0.5)
+    alone = [pop.candidate(i) for i in range(4)]
+    x = one_hot_batch(3, 8, 3, seed=4)
+    target = torch.randint(0, 3, (3, 8), generator=torch.Generator().manual_seed(5))
+    _, logits = pop(x)
+    assert logits.shape == (3, 8, 4, 3)
+    for i, model in enumerate(alone):
+        torch.testing.assert_close(model(x)[1], logits[:, :, i], atol=1e-6, rtol=1e-5)
+    # one Adam step on the summed losses equals one step of each candidate on its own loss
+    opt = torch.optim.Adam(pop.parameters(), lr=0.05)
+    loss = sum(F.cross_entropy(logits[:, :, i].reshape(-1, 3), target.reshape(-1)) for i in range(4))
+    loss.backward()
+    opt.step()
+    for i, model in enumerate(alone):
+        own = torch.optim.Adam(model.parameters(), lr=0.05)
+        F.cross_entropy(model(x)[1].reshape(-1, 3), target.reshape(-1)).backward()
+        own.step()
+        torch.testing.assert_close(pop.candidate(i)(x)[1], model(x)[1], atol=1e-5, rtol=1e-4)
+    # the weights between candidates are still exactly zero
+    assert (pop.rnn.weight_hh_l0 * (1 - pop.mask_hh)).abs().max() == 0
+    assert (pop.out.weight * (1 - pop.mask_out)).abs().max() == 0

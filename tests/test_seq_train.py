@@ -1,0 +1,121 @@
+"""Tests for seq_train.py: it learns, writes its checkpoints where it says, stops cleanly, rejects bad input."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import seq_train
+from runtime import run_main
+from seq_models import load_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def losses(text):
+    return [float(line.split()[1]) for line in text.splitlines() if line.startswith("loss: ")]
+
+
+def test_short_training_run_learns(tmp_path, capsys):
+    status = seq_train.main(["--lang", "anbn", "--model", "lstm", "--hid", "2", "--epoch", "4",
+                             "--out_path", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    values = losses(out)
+    assert len(values) == 4
+    assert values[-1] < 0.3 * values[0], values
+    assert "symbol= A" in out and "epoch: 4" in out
+    assert "verdict on 100 fresh sequences" in out
+    # --epoch 4 is no multiple of 10: the run still ends with a checkpoint of what it learned
+    assert sorted(os.listdir(tmp_path)) == ["anbn_lstm2_4.pth"]
+
+
+def test_same_command_same_numbers(tmp_path, capsys):
+    args = ["--lang", "reber", "--model", "srn", "--hid", "3", "--epoch", "1", "--out_path", str(tmp_path)]
+    seq_train.main(args)
+    first = capsys.readouterr().out
+    seq_train.main(args)
+    second = capsys.readouterr().out
+    assert losses(first) == losses(second) and "symbol= B" in first
+
+
+def test_until_stops_with_checkpoint_named_in_thousands(tmp_path, capsys):
+    """A generous --until stops after 10 reports; checkpoints are <lang>_<model><hid>_<k>.pth."""
+    status = seq_train.main(["--lang", "anb2n", "--epoch", "40", "--until", "1.0", "--batch", "50", "--out_path", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "stopping: the loss stayed below 1.0 for the last 10 reports" in out
+    assert sorted(os.listdir(tmp_path)) == ["anb2n_srn2_10.pth"]
+    model, ckpt = load_checkpoint(tmp_path / "anb2n_srn2_10.pth")
+    assert ckpt["seen"] == 10000 and ckpt["config"]["lang"] == "anb2n" and ckpt["config"]["num_hid"] == 2
+    raw = torch.load(tmp_path / "anb2n_srn2_10.pth", weights_only=True)
+    assert set(raw["state_dict"]) == set(model.state_dict())
+
+
+def test_candidates_keep_one_plain_network(tmp_path, capsys):
+    status = seq_train.main(["--lang", "anb2n", "--epoch", "2", "--candidates", "4", "--select", "1",
+                             "--out_path", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0 and "final choice" in out
+    model, ckpt = load_checkpoint(tmp_path / "anb2n_srn2_2.pth")
+    assert model.rnn.hidden_size == 2 and ckpt["config"]["candidates"] == 4
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--lang", "anb3n"], "invalid choice: 'anb3n'"),
+    (["--embed"], "--embed applies to --lang reber only"),
+    (["--hid", "0"], "must be above 0"),
+    (["--lr", "-0.1"], "must be above 0"),
+    (["--epoch", "ten"], "'ten' is not a number"),
+    (["--batch", "0"], "--batch must be 1 to 1000"),
+    (["--length", "0"], "--length (largest n) must be at least 1"),
+    (["--optim", "adam", "--mom", "0.9"], "--mom applies to --optim sgd only"),
+    (["--optim", "sgd", "--mom", "1.5"], "--mom must be in [0, 1)"),
+    (["--model", "lstm", "--init", "0.1"], "--init applies to --model srn only"),
+    (["--candidates", "2", "--select", "200"], "--select (200) must not exceed --epoch (100)"),
+])
+def test_bad_input_gives_message_and_nonzero_exit(argv, message, capsys, tmp_path):
+    try:
+        status = run_main(seq_train.main, argv + ["--out_path", str(tmp_path)])
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status != 0
+    assert message in err
+    assert "Traceback" not in err
+    assert not os.listdir(tmp_path)
+
+
+def test_bad_input_from_the_command_line_has_no_traceback():
+    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "reber", "--length", "-1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: --length (minimum string length) must be 0 or more")
+    assert "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path):
+    """SIGINT after the first checkpoint: exit 130, one line naming the checkpoint, nothing half written."""
+    ckpt = tmp_path / "anb2n_srn2_10.pth"
+    proc = subprocess.Popen([sys.executable, "seq_train.py", "--lang", "anb2n", "--epoch", "1000", "--batch", "50",
+                             "--out_path", str(tmp_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert ckpt.exists(), "no checkpoint within 120 s"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert f"last checkpoint: {ckpt}" in err
+    assert "Traceback" not in err
+    model, saved = load_checkpoint(ckpt)
+    assert saved["seen"] >= 10000
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
