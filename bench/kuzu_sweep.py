@@ -1,0 +1,63 @@
+"""Run kuzu_main.py over several settings and seeds, and tabulate accuracy and time.
+
+    python3 bench/kuzu_sweep.py --net conv --seeds 1 2 3 \
+        --config "--conv1 16 --conv2 32" --config "--conv1 32 --conv2 64"
+
+Each (config, seed) is one kuzu_main.py process; --jobs runs several at once
+(use 1 when the times matter). Prints a Markdown table per run and per config
+(mean, min and max accuracy, mean wall time).
+"""
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_one(net, config, seed, extra):
+    """Run one training; returns (accuracy %, wall seconds) read from its output."""
+    command = [sys.executable, os.path.join(ROOT, "kuzu_main.py"), "--net", net, "--seed", str(seed),
+               *shlex.split(config), *extra]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    accuracy = re.search(r"Test accuracy: ([\d.]+)%", result.stdout)
+    wall = re.search(r"Wall time: ([\d.]+) s", result.stdout)
+    if result.returncode or not accuracy or not wall:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return float(accuracy.group(1)), float(wall.group(1))
+
+
+def main(argv=None):
+    """Run the sweep and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--net", choices=("lin", "full", "conv"), default="conv", help="which net (default conv)")
+    parser.add_argument("--config", action="append", default=None,
+                        help='extra kuzu_main.py flags for one setting, quoted; repeat for more (default: none)')
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds (default 1 2 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    parser.add_argument("--extra", default="--plot-dir /tmp/kuzu_sweep_plots",
+                        help="flags added to every run (default: plots to /tmp)")
+    args = parser.parse_args(argv)
+    configs = args.config or [""]
+    extra = shlex.split(args.extra)
+    jobs = [(config, seed) for config in configs for seed in args.seeds]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda job: run_one(args.net, job[0], job[1], extra), jobs))
+
+    print(f"\n| net | flags | seed | accuracy % | wall s |\n|---|---|---|---|---|")
+    for (config, seed), (accuracy, wall) in zip(jobs, results):
+        print(f"| {args.net} | {config or '(defaults)'} | {seed} | {accuracy:.2f} | {wall:.1f} |")
+    print(f"\n| net | flags | seeds | mean accuracy % | min | max | mean wall s |\n|---|---|---|---|---|---|---|")
+    for config in configs:
+        rows = [result for job, result in zip(jobs, results) if job[0] == config]
+        accuracies = [accuracy for accuracy, _ in rows]
+        print(f"| {args.net} | {config or '(defaults)'} | {len(rows)} | {statistics.mean(accuracies):.2f} | "
+              f"{min(accuracies):.2f} | {max(accuracies):.2f} | {statistics.mean(w for _, w in rows):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Shared test fixtures: small synthetic KMNIST files in the real IDX format."""
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+
+
+def write_idx(path, array, magic):
+    """Write a uint8 array as an IDX file (gzipped if the name ends in .gz)."""
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(data)
+
+
+def make_kmnist(root, train=640, test=200, seed=0):
+    """Write a synthetic KMNIST under root/KMNIST/raw: each class a bright bar at its own row, plus noise.
+
+    Training files are gzipped and test files plain, so both paths of the loader run.
+    Returns (train_images, train_labels, test_images, test_labels) as numpy arrays.
+    """
+    rng = np.random.default_rng(seed)
+    folder = os.path.join(root, "KMNIST", "raw")
+    os.makedirs(folder, exist_ok=True)
+    arrays = []
+    for count in (train, test):
+        labels = (np.arange(count) % 10).astype(np.uint8)
+        rng.shuffle(labels)
+        images = rng.integers(0, 60, size=(count, 28, 28), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 + 2 * label: 4 + 2 * label, 4:24] = 255
+        arrays += [images, labels]
+    write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), arrays[0], 2051)
+    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), arrays[1], 2049)
+    write_idx(os.path.join(folder, "t10k-images-idx3-ubyte"), arrays[2], 2051)
+    write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte"), arrays[3], 2049)
+    return arrays
+
+
+@pytest.fixture
+def synthetic_kmnist(tmp_path):
+    """A temporary data directory holding a small synthetic KMNIST; yields (root, arrays)."""
+    root = str(tmp_path / "data")
+    arrays = make_kmnist(root)
+    return root, arrays
+
+
+@pytest.fixture
+def real_kmnist_root():
+    """The genuine KMNIST from $KMNIST_DATA (CI points it at ../shared/data), or a skip saying why."""
+    root = os.environ.get("KMNIST_DATA")
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    if not root:
+        pytest.skip("real KMNIST not available: set KMNIST_DATA to the folder holding KMNIST/raw/")
+    folder = os.path.join(root, "KMNIST", "raw")
+    if not all(os.path.exists(os.path.join(folder, n)) or os.path.exists(os.path.join(folder, n + ".gz")) for n in names):
+        pytest.skip(f"real KMNIST not available: KMNIST_DATA={root} has no complete KMNIST/raw/")
+    return root
