@@ -34,8 +34,8 @@ def load_data(path):
         raise UserError(f"{path}: cannot read it ({err.strerror})") from None
 
     if not lines or [cell.strip() for cell in lines[0]] != HEADER:
-        found = ",".join(lines[0]) if lines else "an empty file"
-        raise UserError(f"{path}, line 1: expected the header {','.join(HEADER)}, found {found!r}")
+        found = repr(",".join(lines[0])) if lines else "an empty file"
+        raise UserError(f"{path}, line 1: expected the header {','.join(HEADER)}, found {found}")
     inputs, targets = [], []
     for number, cells in enumerate(lines[1:], start=2):
         if not any(cell.strip() for cell in cells):

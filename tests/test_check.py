@@ -176,7 +176,7 @@ def test_fast_trainer_matches_torch_adam():
 
 @pytest.mark.parametrize("content, message", [
     ("x,y,t\n0,0,0\n", "line 1: expected the header x1,x2,target, found 'x,y,t'"),
-    ("", "line 1: expected the header x1,x2,target, found 'an empty file'"),
+    ("", "line 1: expected the header x1,x2,target, found an empty file"),
     ("x1,x2,target\n0,0,0\n0,one,1\n", "line 3: x2 is 'one', not a number"),
     ("x1,x2,target\n0,0,0\n1,1,2\n", "line 3: target is '2'; it must be 0 or 1"),
     ("x1,x2,target\n0,0\n", "line 2: expected 3 cells (x1,x2,target), found 2"),
