@@ -44,7 +44,8 @@ def test_same_command_same_numbers(tmp_path, capsys):
 
 def test_until_stops_with_checkpoint_named_in_thousands(tmp_path, capsys):
     """A generous --until stops after 10 reports; checkpoints are <lang>_<model><hid>_<k>.pth."""
-    status = seq_train.main(["--lang", "anb2n", "--epoch", "40", "--until", "1.0", "--batch", "50", "--out_path", str(tmp_path)])
+    status = seq_train.main(["--lang", "anb2n", "--epoch", "40", "--until", "1.0", "--batch", "50",
+                             "--candidates", "1", "--out_path", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 0
     assert "stopping: the loss stayed below 1.0 for the last 10 reports" in out
