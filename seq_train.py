@@ -328,16 +328,8 @@ def resolve(args):
     return args
 
 
-def main(argv=None):
-    """Parse flags, train, save checkpoints, print the verdict."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    given_init = args.init is not None
-    args = resolve(args)
-    if given_init and args.model == "lstm":
-        raise UserError("--init applies to --model srn only (the LSTM keeps torch's initialisation)")
-    lang = make_language(args.lang, args.embed, args.length)
-    torch.set_num_threads(args.threads)
+def run(args, lang):
+    """Build the network(s), train, print the verdict; returns the exit status."""
     seed_everything(args.seed)
     rng = np.random.default_rng(args.seed)
     config = dict(lang=args.lang, embed=args.embed, length=lang.length, model=args.model,
@@ -367,6 +359,21 @@ def main(argv=None):
         print(line)
     print(f"trained on {progress.seen} sequences in {time.time() - start:.1f} s; last checkpoint: {progress.last}")
     return 0
+
+
+def main(argv=None):
+    """Parse and check the flags, then train with --threads torch threads."""
+    args = build_parser().parse_args(argv)
+    if args.init is not None and args.model == "lstm":
+        raise UserError("--init applies to --model srn only (the LSTM keeps torch's initialisation)")
+    args = resolve(args)
+    lang = make_language(args.lang, args.embed, args.length)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        return run(args, lang)
+    finally:
+        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":
