@@ -108,7 +108,8 @@ def scatter_figure(plt, features, labels, machine, initial, symbols, title, unit
     for s, (x, y) in enumerate(centres):
         ax.text(x, y, str(s), fontsize=10, weight="bold", ha="center", va="center",
                 bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec=cmap(s % 20), lw=1.5))
-    ax.plot(*start, "kx", markersize=12, markeredgewidth=2, zorder=5, label=f"initial state (in state {machine.initial})")
+    ax.plot(*start, "kx", markersize=12, markeredgewidth=2, zorder=5,
+            label=f"initial state (in state {machine.initial})")
     ax.legend(loc="best", fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -160,6 +160,7 @@ def validate(machine, model, lang, args, log=print):
         data = gather(model, lang, fresh(lang, args.seed, 2, args.validate))
         states, result = closed_loop(machine, data)
         log(validation_row("fresh strings", result))
+        log_unseen(machine, data, states, lang.symbols, log)
         return data, states
     sets = [("within", 1, lang.length, 2), ("beyond", lang.length + 1, lang.length + BEYOND, 3)]
     for name, low, high, purpose in sets:
@@ -173,9 +174,20 @@ def validate(machine, model, lang, args, log=print):
                    "net_right": int((result["net_mask"] & det).sum()), "match": int((result["match_mask"] & det).sum()),
                    "stuck": int((states[ns == n] < 0).sum())}
             log(validation_row(f"  strings with n = {n}", sub))
+        log_unseen(machine, data, states, lang.symbols, log)
         if name == "within":
             kept = data, states
     return kept
+
+
+def log_unseen(machine, data, states, symbols, log=print):
+    """Name the transitions the machine lacked where it got stuck (it stays stuck to the sequence's end)."""
+    stuck = (states < 0) & (data["first"] | (np.roll(states, 1) >= 0))
+    source = np.where(data["first"], machine.initial, np.roll(states, 1))[stuck]
+    pairs, counts = np.unique(np.stack([source, data["symbol"][stuck]], 1), axis=0, return_counts=True)
+    if len(pairs):
+        log("  stuck on transitions never seen while extracting: " + ", ".join(
+            f"state {s} on {symbols[a]} ({c}x)" for (s, a), c in zip(pairs.tolist(), counts.tolist())))
 
 
 def grammar_agreement(machine, model, data, states, log=print):
@@ -256,8 +268,10 @@ def build_parser():
                         "(default: the training one)")
     p.add_argument("--sequences", type=int, default=1000, help="fresh sequences whose states are clustered")
     p.add_argument("--validate", type=int, default=1000, help="fresh sequences per validation set")
-    p.add_argument("--states", type=int, default=None, help="number of states, the start state included (default: chosen by the criterion)")
-    p.add_argument("--max_states", type=int, default=64, help="most states tried when choosing (the start state included)")
+    p.add_argument("--states", type=int, default=None,
+                   help="number of states, the start state included (default: chosen by the criterion)")
+    p.add_argument("--max_states", type=int, default=64,
+                   help="most states tried when choosing (the start state included)")
     p.add_argument("--tv", type=float, default=0.1,
                    help="criterion: largest mean total-variation distance between machine's and network's predictions")
     p.add_argument("--seed", type=int, default=0, help="seed for the fresh sequences and the clustering")

@@ -1,0 +1,186 @@
+"""Tests for the machine extraction (fsm_extract.py, fsm_plots.py, seq_fsm.py).
+
+Synthetic trajectories with known states are recovered exactly; a small SRN
+trained here yields a machine that predicts every deterministic symbol;
+files are written without a display; bad input gives a message, not a
+traceback.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import fsm_extract as fx
+import seq_fsm
+import seq_train
+from anb2n import AnbnLanguage
+from runtime import run_main
+from seq_models import build_model, save_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def no_display(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+def is_jpeg(path):
+    with open(path, "rb") as handle:
+        return handle.read(3) == b"\xff\xd8\xff"
+
+
+def test_kmeans_finds_separated_clusters_and_repeats_itself():
+    rng = np.random.default_rng(1)
+    true = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]])
+    labels = rng.integers(0, 4, 400)
+    points = true[labels] + rng.normal(0, 0.05, (400, 2))
+    centers, found, _ = fx.kmeans(points, 4, seed=3)
+    table, _, _ = fx.contingency(found, labels)
+    assert (np.count_nonzero(table, axis=1) == 1).all() and (np.count_nonzero(table, axis=0) == 1).all()
+    again, _, _ = fx.kmeans(points, 4, seed=3)
+    assert np.array_equal(centers, again)
+
+
+def test_convex_hull_keeps_only_the_corners():
+    square = [(0, 0), (2, 0), (2, 2), (0, 2)]
+    inside = [(1, 1), (0.5, 1.5), (1, 0), (2, 1)]  # the last two lie on edges
+    hull = fx.convex_hull(np.array(square + inside, dtype=float))
+    assert sorted(map(tuple, hull.tolist())) == sorted(map(tuple, np.array(square, float).tolist()))
+    x, y = hull[:, 0], hull[:, 1]
+    assert 0.5 * (x * np.roll(y, -1) - np.roll(x, -1) * y).sum() > 0  # counter-clockwise
+    assert len(fx.convex_hull(np.array([[1.0, 1.0], [1.0, 1.0]]))) == 1
+
+
+def test_agreement_and_one_to_one_share():
+    extracted = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    truth = np.array([5, 5, 5, 6, 6, 7, 7, 7, 7, 7])
+    agree = fx.agreement(extracted, truth)
+    assert agree["purity"] == 1.0
+    assert agree["inverse_purity"] == pytest.approx(0.9)  # true state 7 is split 4 + 1
+    assert agree["one_to_one"] == pytest.approx(0.9)
+    assert fx.one_to_one_share(np.array([[1, 9], [8, 2]])) == pytest.approx(17 / 20)
+
+
+def synthetic(lang, seed, count, spots):
+    """Trajectories of a counting language whose 'network state' is a fixed spot per true state, plus noise.
+
+    The outputs are the true probabilities, so a perfect machine exists.
+    """
+    rng = np.random.default_rng(seed)
+    samples = [lang.get_sequence(rng) for _ in range(count)]
+    state = np.concatenate([s[2] for s in samples])
+    first = np.concatenate([np.arange(len(s[2])) == 0 for s in samples])
+    prob = np.concatenate([s[1] for s in samples])
+    return {"features": spots[state] + rng.normal(0, 0.01, (len(state), 2)), "start": spots[0],
+            "symbol": np.concatenate([s[0][:-1] for s in samples]), "target": np.concatenate([s[0][1:] for s in samples]),
+            "first": first, "prob": prob, "output": prob, "state": state}
+
+
+def test_synthetic_trajectories_give_back_the_true_machine():
+    lang = AnbnLanguage((2,), length=3)
+    spots = np.array([[i % 4, i // 4] for i in range(12)], dtype=float) * 1.0  # state 0: the start
+    fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
+    args = argparse.Namespace(states=None, max_states=30, seed=0, tv=0.1)
+    machine, labels, result, met = seq_fsm.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    assert met and result["machine_right"] == result["det"]
+    true_states = np.unique(fit["state"])
+    assert machine.num_states == len(true_states) + 1  # the start is a state of its own
+    # the clusters are exactly the true states ...
+    table, _, _ = fx.contingency(labels, fit["state"])
+    assert (np.count_nonzero(table, axis=1) == 1).all() and (np.count_nonzero(table, axis=0) == 1).all()
+    # ... and the transitions are exactly the language's (both machines numbered canonically)
+    index = {s: i + 1 for i, s in enumerate(true_states)}
+    truth = fx.build_machine(np.array([index[s] for s in fit["state"]]), 0, fit["symbol"], fit["first"],
+                             fit["output"], machine.num_states, lang.num_symbols, np.zeros((machine.num_states, 2)))
+    assert np.array_equal(machine.next_state, truth.next_state)
+    assert (machine.counts.sum(-1).max(-1) == machine.counts.max(-1).max(-1)).all()  # every transition unanimous
+    assert np.allclose(machine.predict, truth.predict)
+    dot = seq_fsm.machine_dot(machine, lang.symbols, "synthetic")
+    assert dot.startswith('digraph "synthetic"') and 'start -> s0;' in dot and 's0 -> s1 [label="A (300/300)"];' in dot
+    table_text = seq_fsm.machine_table(machine, lang.symbols)
+    assert table_text.splitlines()[1].split()[:3] == ["0*", "300", "-"]
+
+
+def test_machine_stuck_beyond_what_it_saw():
+    """a^n b^n with n <= 2: four states after inputs; a third A was never seen, so the machine stops there."""
+    lang = AnbnLanguage((1,), length=2)
+    spots = np.array([[i, -i] for i in range(5)], dtype=float)
+    fit = synthetic(lang, 0, 100, spots)
+    machine, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"], 4,
+                            lang.num_symbols)
+    assert machine.num_states == 5
+    seq, prob, _ = lang.sequence_for([3, 1])
+    states = fx.run_machine(machine, seq[:-1], np.arange(len(seq) - 1) == 0)
+    assert (states[:2] >= 0).all() and (states[2:] == -1).all()
+    result = fx.score(machine, states, seq[1:], prob, prob)
+    assert result["stuck"] == len(seq) - 3 and result["machine_right"] == 0 and result["net_right"] == result["det"]
+
+
+def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsys, no_display):
+    net = tmp_path / "net"
+    status = seq_train.main(["--lang", "anb2n", "--length", "2", "--hid", "2", "--epoch", "5", "--optim", "adam",
+                             "--lr", "0.01", "--batch", "10", "--candidates", "1", "--init", "0.5",
+                             "--out_path", str(net)])
+    trained = capsys.readouterr().out
+    assert status == 0 and "verdict: learned" in trained, trained[-400:]
+    plots = tmp_path / "plots"
+    status = seq_fsm.main(["--lang", "anb2n", "--epoch", "5", "--out_path", str(net), "--plot-dir", str(plots),
+                           "--sequences", "200", "--validate", "200"])
+    out = capsys.readouterr().out
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("within (n 1..2)"))
+    det, machine_right, net_right, match, stuck = row.split()[3:]
+    assert int(det) > 1000 and machine_right == net_right == match == "100.00%" and stuck == "0", row
+    assert "<- criterion met" in out and "number of states: " in out
+    names = sorted(os.listdir(plots))
+    assert names == ["anb2n_srn2_fsm.dot", "anb2n_srn2_fsm.jpg", "anb2n_srn2_fsm_graph.jpg"]
+    assert is_jpeg(plots / "anb2n_srn2_fsm.jpg") and is_jpeg(plots / "anb2n_srn2_fsm_graph.jpg")
+    assert (plots / "anb2n_srn2_fsm.dot").read_text().startswith('digraph "anb2n_srn2"')
+
+
+def test_lstm_context_plot_and_summary(tmp_path, capsys, no_display):
+    config = dict(lang="anb2nc3n", embed=False, length=3, model="lstm", num_input=3, num_hid=3, num_out=3)
+    torch.manual_seed(0)
+    path = tmp_path / "anb2nc3n_lstm3_7.pth"
+    save_checkpoint(path, build_model(config), config, seen=7000)
+    status = seq_fsm.main(["--checkpoint", str(path), "--plot_path", str(tmp_path / "plot"), "--states", "4",
+                           "--sequences", "30", "--validate", "30"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "cell unit" in out and "rises most" in out and "per C" in out
+    names = sorted(os.listdir(tmp_path / "plot"))
+    assert names == [f"anb2nc3n_lstm3_{s}" for s in ("context.jpg", "fsm.dot", "fsm.jpg", "fsm_graph.jpg")]
+    assert all(is_jpeg(tmp_path / "plot" / n) for n in names if n.endswith(".jpg"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sequences", "0"], "--sequences must be at least 1"),
+    (["--states", "1"], "--states must be at least 2"),
+    (["--tv", "0"], "--tv must be in (0, 1]"),
+    (["--epoch", "0"], "--epoch must be at least 1"),
+    (["--embed"], "--embed applies to --lang reber only"),
+    (["--epoch", "3"], "no checkpoint"),
+])
+def test_bad_input_gives_a_message(tmp_path, capsys, argv, message):
+    status = run_main(seq_fsm.main, argv + ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
+    err = capsys.readouterr().err
+    assert status == 1 and message in err, err
+    assert not (tmp_path / "plot").exists()
+
+
+def test_broken_checkpoint_and_command_line_exit_cleanly(tmp_path):
+    junk = tmp_path / "anb2n_srn2_1.pth"
+    junk.write_text("not a checkpoint")
+    for argv, code, text in ((["--checkpoint", str(junk)], 1, "not a readable checkpoint"),
+                             (["--out_path", str(tmp_path / "none")], 1, "no checkpoint"),
+                             (["--states", "many"], 2, "invalid int value")):
+        proc = subprocess.run([sys.executable, "seq_fsm.py", *argv], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == code and text in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
