@@ -139,11 +139,14 @@ def machine_dot(machine, symbols, name):
     return "\n".join(lines) + "\n"
 
 
-def validation_row(label, result):
-    """One row of the validation table."""
-    det = max(result["det"], 1)
-    return (f"{label:<24} {result['det']:>8} {result['machine_right'] / det:>14.2%} {result['net_right'] / det:>14.2%}"
-            f" {result['match'] / det:>18.2%} {result['stuck']:>6}")
+def validation_row(label, result, nearest, keep):
+    """One row of the validation table, over the positions where ``keep`` holds."""
+    det = result["det_mask"] & keep
+    total = max(int(det.sum()), 1)
+    share = lambda right: f"{int((right & det).sum()) / total:.2%}"
+    return (f"{label:<24} {int(det.sum()):>13} {share(result['machine_mask']):>14} {share(result['net_mask']):>14}"
+            f" {share(result['match_mask']):>18} {int(((result['states'] < 0) & keep).sum()):>6}"
+            f" {share(nearest['machine_mask']):>14}")
 
 
 def validate(machine, model, lang, args, log=print):
@@ -153,29 +156,32 @@ def validate(machine, model, lang, args, log=print):
     """
     log(f"\nvalidation: the machine run on the input symbols alone, {args.validate} fresh sequences per set")
     log("(deterministic: positions whose next symbol is certain; right: given probability above 0.5;")
-    log(" machine = network: the same most likely symbol; stuck: positions after a transition never seen)")
-    log(f"{'set':<24} {'deterministic':>8} {'machine right':>14} {'network right':>14} "
-        f"{'machine = network':>18} {'stuck':>6}")
-    if not hasattr(lang, "mult"):
-        data = gather(model, lang, fresh(lang, args.seed, 2, args.validate))
-        states, result = closed_loop(machine, data)
-        log(validation_row("fresh strings", result))
-        log_unseen(machine, data, states, lang.symbols, log)
-        return data, states
-    sets = [("within", 1, lang.length, 2), ("beyond", lang.length + 1, lang.length + BEYOND, 3)]
+    log(" machine = network: the same most likely symbol; stuck: positions after a transition never seen,")
+    log(" where the machine stops for the rest of the sequence; nearest state: the network's own state at each")
+    log(" position read as its nearest extracted state, a check of the states without the transitions)")
+    log(f"{'set':<24} {'deterministic':>13} {'machine right':>14} {'network right':>14} "
+        f"{'machine = network':>18} {'stuck':>6} {'nearest state':>14}")
+    if hasattr(lang, "mult"):
+        sets = [("within", 1, lang.length, 2), ("beyond", lang.length + 1, lang.length + BEYOND, 3)]
+    else:
+        sets = [("fresh strings", None, None, 2)]
     for name, low, high, purpose in sets:
-        samples, ns = counting_samples(lang, np.random.default_rng([args.seed, purpose]), args.validate, low, high)
+        if low is None:
+            samples, ns = fresh(lang, args.seed, purpose, args.validate), None
+        else:
+            rng = np.random.default_rng([args.seed, purpose])
+            samples, ns = counting_samples(lang, rng, args.validate, low, high)
+            name = f"{name} (n {low}..{high})"
         data = gather(model, lang, samples)
         states, result = closed_loop(machine, data)
-        log(validation_row(f"{name} (n {low}..{high})", result))
-        for n in range(low, high + 1):
-            det = result["det_mask"] & (ns == n)
-            sub = {"det": int(det.sum()), "machine_right": int((result["machine_mask"] & det).sum()),
-                   "net_right": int((result["net_mask"] & det).sum()), "match": int((result["match_mask"] & det).sum()),
-                   "stuck": int((states[ns == n] < 0).sum())}
-            log(validation_row(f"  strings with n = {n}", sub))
+        result["states"] = states
+        nearest = fx.score(machine, machine.assign(data["features"]), data["target"], data["prob"], data["output"])
+        everywhere = np.ones(len(states), dtype=bool)
+        log(validation_row(name, result, nearest, everywhere))
+        for n in range(low, high + 1) if ns is not None else ():
+            log(validation_row(f"  strings with n = {n}", result, nearest, ns == n))
         log_unseen(machine, data, states, lang.symbols, log)
-        if name == "within":
+        if purpose == 2:
             kept = data, states
     return kept
 

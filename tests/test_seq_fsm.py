@@ -135,8 +135,8 @@ def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsy
     out = capsys.readouterr().out
     assert status == 0
     row = next(line for line in out.splitlines() if line.startswith("within (n 1..2)"))
-    det, machine_right, net_right, match, stuck = row.split()[3:]
-    assert int(det) > 1000 and machine_right == net_right == match == "100.00%" and stuck == "0", row
+    det, machine_right, net_right, match, stuck, nearest = row.split()[3:]
+    assert int(det) > 1000 and machine_right == net_right == match == nearest == "100.00%" and stuck == "0", row
     assert "<- criterion met" in out and "number of states: " in out
     names = sorted(os.listdir(plots))
     assert names == ["anb2n_srn2_fsm.dot", "anb2n_srn2_fsm.jpg", "anb2n_srn2_fsm_graph.jpg"]
