@@ -125,7 +125,7 @@ def cube_figure(plt, points, states, view, initial=None, title="", unit="hidden"
     ax.set_ylabel(f"{unit} 1")
     ax.set_zlabel(f"{unit} 2")
     ax.set_title(f"{title} ({view})")
-    fig.colorbar(sc, ax=ax, label="state", shrink=0.7)
+    fig.colorbar(sc, ax=ax, label="state", shrink=0.7, pad=0.12)
     return fig
 
 
