@@ -117,32 +117,61 @@ def scatter_figure(plt, features, labels, machine, initial, symbols, title, unit
     return fig
 
 
+def layers(machine):
+    """Each state's column (its shortest distance from the initial state) and row within that column."""
+    nxt = machine.next_state
+    depth = {machine.initial: 0}
+    queue = [machine.initial]
+    for s in queue:
+        for t in nxt[s]:
+            if t >= 0 and int(t) not in depth:
+                depth[int(t)] = depth[s] + 1
+                queue.append(int(t))
+    last = max(depth.values()) + 1
+    for s in range(machine.num_states):  # states the machine never reaches get a column of their own
+        depth.setdefault(s, last)
+    pos = np.zeros((machine.num_states, 2))
+    for d in set(depth.values()):
+        column = [s for s in range(machine.num_states) if depth[s] == d]
+        for i, s in enumerate(column):
+            pos[s] = (d, (len(column) - 1) / 2 - i)
+    return pos
+
+
 def graph_figure(plt, machine, symbols, title):
-    """The machine as circles on a ring (in breadth-first order from the initial state) and labelled arrows."""
-    k = machine.num_states
-    angle = np.pi / 2 - 2 * np.pi * np.arange(k) / k
-    pos = np.stack([np.cos(angle), np.sin(angle)], 1)
-    radius = min(0.14, 0.38 * 2 * np.pi / max(k, 1)) if k > 1 else 0.14
-    size = max(5, min(11, int(60 * radius)))
-    fig, ax = plt.subplots(figsize=(8, 8))
+    """The machine as circles in columns by distance from the initial state, with labelled arrows.
+
+    Arrows to the next column are straight; others (back to earlier states,
+    or further on) are arcs, labelled at their middle; self-loops sit on top.
+    """
+    pos = layers(machine)
+    radius, size = 0.3, 8
+    bends = []
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * (np.ptp(pos[:, 0]) + 2)), 5.0))
     for (s, t), text in edge_labels(machine, symbols).items():
         if s == t:
-            _self_loop(ax, pos[s], radius, pos[s], text, size=size)
+            _self_loop(ax, pos[s], radius, (0.0, 1.0), text, size=size)
             continue
         d = pos[t] - pos[s]
+        rad = 0.0 if np.isclose(d[0], 1.0) and abs(d[1]) < 2 else (0.35 if d[0] <= 0 else -0.35)
         u = d / np.linalg.norm(d)
-        _arrow(ax, pos[s] + radius * u, pos[t] - radius * u, text, 0.15, size=size)
-    for s in range(k):
-        ax.add_patch(plt.Circle(pos[s], radius, fc="white", ec="k", lw=2.0 if s == machine.initial else 1.0))
-        ax.text(*pos[s], f"{s}\n{predicted_text(machine, s, symbols)}", ha="center", va="center", fontsize=size)
-    inner = pos[machine.initial] * (1 - 3.2 * radius)
-    ax.annotate("start", xy=pos[machine.initial] * (1 - radius), xytext=inner, ha="center", va="center",
-                fontsize=size, arrowprops=dict(arrowstyle="-|>", lw=1.5))
-    ax.set_xlim(-1.45, 1.45)
-    ax.set_ylim(-1.45, 1.45)
+        _arrow(ax, pos[s] + radius * u, pos[t] - radius * u, text, rad, size=size)
+        bends.append((pos[s] + pos[t]) / 2 + 0.5 * rad * np.array([d[1], -d[0]]))
+    for s in range(machine.num_states):
+        ax.add_patch(plt.Circle(pos[s], radius, fc="white", ec="k", lw=2.0 if s == machine.initial else 1.0,
+                                zorder=3))
+        ax.text(*pos[s], f"{s}\n{predicted_text(machine, s, symbols)}", ha="center", va="center", fontsize=size,
+                zorder=4)
+    start = pos[machine.initial]
+    ax.annotate("start", xy=start - (radius, 0), xytext=start - (1.0, 0), ha="center", va="center", fontsize=size,
+                arrowprops=dict(arrowstyle="-|>", lw=1.5))
+    every = np.vstack([pos, np.array(bends).reshape(-1, 2), start - (1.0, 0)])
+    ax.set_xlim(every[:, 0].min() - 0.6, every[:, 0].max() + 0.6)
+    ax.set_ylim(every[:, 1].min() - 0.6, every[:, 1].max() + 1.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title + "\n(each circle: state number and the symbol(s) it predicts)")
+    ax.set_title(title + "\n(each circle: state number and the symbol(s) it predicts; columns: steps from the start)")
+    fig.tight_layout()
     return fig
 
 

@@ -196,7 +196,7 @@ def log_unseen(machine, data, states, symbols, log=print):
             f"state {s} on {symbols[a]} ({c}x)" for (s, a), c in zip(pairs.tolist(), counts.tolist())))
 
 
-def grammar_agreement(machine, model, data, states, log=print):
+def grammar_agreement(machine, data, states, log=print):
     """Compare the machine's states with the Reber grammar's own states on the validation strings."""
     count = int(data["first"].sum())
     truth = np.append(data["state"], np.zeros(count, dtype=np.int64))  # 0: before the first symbol
@@ -373,7 +373,7 @@ def extract_and_report(args, model, config, lang, path):
 
     data, states = validate(machine, model, lang, args)
     if config["lang"] == "reber":
-        grammar_agreement(machine, model, data, states)
+        grammar_agreement(machine, data, states)
     if config["model"] == "lstm" and hasattr(lang, "mult"):
         context_summary(data, symbols)
         shown = lang.sequence_for(np.arange(1, lang.length + 1))
