@@ -163,12 +163,10 @@ def build_machine(labels, initial_label, symbol, first, output, num_states, num_
     return canonical(Machine(int(initial_label), counts, predict, visits, np.asarray(centers)))
 
 
-def canonical(machine):
-    """The same machine with states numbered in breadth-first order from the initial state.
+def canonical_order(machine):
+    """The states in breadth-first order from the initial state (successors in symbol order).
 
-    Successors are visited in symbol order, so two machines that differ only
-    in their state numbers come out identical; states that cannot be reached
-    come last, by number of visits.
+    States that cannot be reached come last, by number of visits.
     """
     nxt = machine.next_state
     order, seen = [machine.initial], {machine.initial}
@@ -177,8 +175,15 @@ def canonical(machine):
             if t >= 0 and t not in seen:
                 seen.add(int(t))
                 order.append(int(t))
-    rest = sorted(set(range(machine.num_states)) - seen, key=lambda s: -machine.visits[s])
-    order += rest
+    return order + sorted(set(range(machine.num_states)) - seen, key=lambda s: -machine.visits[s])
+
+
+def canonical(machine):
+    """The same machine with its states renumbered in ``canonical_order``.
+
+    Two machines that differ only in their state numbers come out identical.
+    """
+    order = canonical_order(machine)
     counts = machine.counts[order][:, :, order]
     return Machine(0, counts, machine.predict[order], machine.visits[order], machine.centers[order])
 
@@ -198,6 +203,53 @@ def extract(features, initial, symbol, first, output, clusters, num_symbols, see
     centers = np.vstack([np.asarray(initial, dtype=np.float64)[None], centers])
     machine = build_machine(labels, 0, symbol, first, output, k + 1, num_symbols, centers)
     return machine, machine.assign(features)
+
+
+def output_class(predict, sure=RIGHT, floor=0.25):
+    """A state's prediction as a label: the symbol it gives above ``sure``, else the symbols above ``floor``.
+
+    A state that never predicts (the start) is labelled ().
+    """
+    if not predict.any():
+        return ()
+    if predict.max() > sure:
+        return (int(predict.argmax()),)
+    return tuple(int(i) for i in np.nonzero(predict >= floor)[0])
+
+
+def minimize(machine):
+    """Merge states that predict the same and whose successors are equivalent (Moore's partition refinement).
+
+    Returns (the merged machine, numbered canonically; the block of each
+    original state). Unseen transitions count as leading to a state of
+    their own, so merging never invents a transition.
+    """
+    nxt = machine.next_state
+    classes = {}
+    block = np.array([classes.setdefault(output_class(p), len(classes)) for p in machine.predict])
+    while True:
+        signature = {}
+        new = np.array([signature.setdefault((block[s], *[block[t] if t >= 0 else -1 for t in nxt[s]]),
+                                             len(signature)) for s in range(machine.num_states)])
+        if len(signature) == len(set(block.tolist())):
+            break
+        block = new
+    size = int(block.max()) + 1
+    counts = np.zeros((size, machine.counts.shape[1], size), dtype=np.int64)
+    for s in range(machine.num_states):
+        for t in range(machine.num_states):
+            counts[block[s], :, block[t]] += machine.counts[s, :, t]
+    visits = np.bincount(block, weights=machine.visits, minlength=size).astype(np.int64)
+    predict = np.zeros((size, machine.predict.shape[1]))
+    np.add.at(predict, block, machine.predict * machine.visits[:, None])
+    predict /= np.maximum(visits, 1)[:, None]
+    centers = np.zeros((size, machine.centers.shape[1]))
+    np.add.at(centers, block, machine.centers * machine.visits[:, None])
+    centers /= np.maximum(visits, 1)[:, None]
+    merged = Machine(int(block[machine.initial]), counts, predict, visits, centers)
+    number = np.empty(size, dtype=np.int64)
+    number[canonical_order(merged)] = np.arange(size)
+    return canonical(merged), number[block]
 
 
 def run_machine(machine, symbol, first):

@@ -105,6 +105,12 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     assert dot.startswith('digraph "synthetic"') and 'start -> s0;' in dot and 's0 -> s1 [label="A (300/300)"];' in dot
     table_text = seq_fsm.machine_table(machine, lang.symbols)
     assert table_text.splitlines()[1].split()[:3] == ["0*", "300", "-"]
+    # too many clusters split true states; merging equivalent states gives the true machine back
+    split, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
+                          len(true_states) + 4, lang.num_symbols)
+    merged, block = fx.minimize(split)
+    assert split.num_states == machine.num_states + 4 and merged.num_states == machine.num_states
+    assert np.array_equal(merged.next_state, truth.next_state) and block.max() == merged.num_states - 1
 
 
 def test_machine_stuck_beyond_what_it_saw():
