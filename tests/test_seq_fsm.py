@@ -78,7 +78,8 @@ def synthetic(lang, seed, count, spots):
     first = np.concatenate([np.arange(len(s[2])) == 0 for s in samples])
     prob = np.concatenate([s[1] for s in samples])
     return {"features": spots[state] + rng.normal(0, 0.01, (len(state), 2)), "start": spots[0],
-            "symbol": np.concatenate([s[0][:-1] for s in samples]), "target": np.concatenate([s[0][1:] for s in samples]),
+            "symbol": np.concatenate([s[0][:-1] for s in samples]),
+            "target": np.concatenate([s[0][1:] for s in samples]),
             "first": first, "prob": prob, "output": prob, "state": state}
 
 
