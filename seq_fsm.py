@@ -210,31 +210,33 @@ def report_minimal(machine, data, log=print):
     return minimal
 
 
-def grammar_agreement(machine, data, states, log=print):
-    """Compare the machine's states with the Reber grammar's own states on the validation strings."""
+def grammar_agreement(machines, data, log=print):
+    """Compare each machine's states (run on the inputs alone) with the Reber grammar's own states.
+
+    machines: (name, machine) pairs; data: the validation strings.
+    """
     count = int(data["first"].sum())
     truth = np.append(data["state"], np.zeros(count, dtype=np.int64))  # 0: before the first symbol
-    open_loop = np.append(machine.assign(data["features"]), np.full(count, machine.initial))
-    closed = np.append(states, np.full(count, machine.initial))
-    ok = closed >= 0
-    log(f"\nagreement with the grammar's states ({len(np.unique(truth))} grammar states incl. the start, "
-        f"{machine.num_states} extracted):")
-    for name, labels, keep in (("machine run on the inputs", closed, ok),
-                               ("network's states, nearest", open_loop, np.ones_like(ok))):
-        agree = fx.agreement(labels[keep], truth[keep])
-        one = "n/a" if agree["one_to_one"] is None else f"{agree['one_to_one']:.2%}"
-        log(f"  {name:<26} purity {agree['purity']:.2%}  inverse purity {agree['inverse_purity']:.2%}  "
-            f"best one-to-one mapping {one}")
-    table, extracted, grammar = fx.contingency(open_loop, truth)
-    state_map = {int(e): int(grammar[row.argmax()]) for e, row in zip(extracted, table)}
     prev = np.where(data["first"], 0, np.roll(data["state"], 1))
     true_next = {}
     for g, a, h in zip(prev.tolist(), data["symbol"].tolist(), data["state"].tolist()):
         true_next.setdefault((g, a), h)
-    share = fx.transition_consistency(machine, state_map, true_next)
-    log("  each extracted state -> its most common grammar state: "
-        + ", ".join(f"{e}->{g}" for e, g in sorted(state_map.items())))
-    log(f"  transitions (weighted by count) that the grammar makes too under that mapping: {share:.2%}")
+    log(f"\nagreement with the grammar's states ({len(np.unique(truth))} grammar states incl. the start; "
+        "each machine run on the inputs alone):")
+    for name, machine in machines:
+        states = fx.run_machine(machine, data["symbol"], data["first"])
+        labels = np.append(states, np.full(count, machine.initial))
+        ok = labels >= 0
+        agree = fx.agreement(labels[ok], truth[ok])
+        table, extracted, grammar = fx.contingency(labels[ok], truth[ok])
+        state_map = {int(e): int(grammar[row.argmax()]) for e, row in zip(extracted, table)}
+        share = fx.transition_consistency(machine, state_map, true_next)
+        one = "n/a" if agree["one_to_one"] is None else f"{agree['one_to_one']:.2%}"
+        log(f"  {name} ({machine.num_states} states): purity {agree['purity']:.2%}, inverse purity "
+            f"{agree['inverse_purity']:.2%}, best one-to-one mapping {one}, transitions the grammar makes too "
+            f"{share:.2%}")
+        log("    state -> its most common grammar state: "
+            + ", ".join(f"{e}->{g}" for e, g in sorted(state_map.items())))
 
 
 def context_summary(data, symbols, log=print):
@@ -259,8 +261,7 @@ def context_summary(data, symbols, log=print):
             log(row)
     cells = data["context"].shape[1]
     up = max(range(cells), key=lambda u: slopes[("context", u, 0)])
-    log(f"during the A's, cell unit {up} rises most: {slopes[('context', up, 0)]:+.3f} per A; "
-        "its value after the k-th A: "
+    log(f"cell unit {up} after the k-th A: "
         + ", ".join(f"k={k} {data['context'][(data['symbol'] == 0) & (run == k), up].mean():+.2f}"
                     for k in range(1, run[data["symbol"] == 0].max() + 1)))
     for a in range(len(symbols)):
@@ -388,7 +389,7 @@ def extract_and_report(args, model, config, lang, path):
     data, states = validate(machine, model, lang, args)
     minimal = report_minimal(machine, data)
     if config["lang"] == "reber":
-        grammar_agreement(machine, data, states)
+        grammar_agreement([("extracted machine", machine), ("merged machine", minimal)], data)
     if config["model"] == "lstm" and hasattr(lang, "mult"):
         context_summary(data, symbols)
         shown = lang.sequence_for(np.arange(1, lang.length + 1))

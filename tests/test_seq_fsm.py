@@ -18,6 +18,7 @@ import fsm_extract as fx
 import seq_fsm
 import seq_train
 from anb2n import AnbnLanguage
+from reber import ReberLanguage
 from runtime import run_main
 from seq_models import build_model, save_checkpoint
 
@@ -127,6 +128,19 @@ def test_machine_stuck_beyond_what_it_saw():
     assert (states[:2] >= 0).all() and (states[2:] == -1).all()
     result = fx.score(machine, states, seq[1:], prob, prob)
     assert result["stuck"] == len(seq) - 3 and result["machine_right"] == 0 and result["net_right"] == result["det"]
+
+
+def test_reber_states_line_up_with_the_grammar(capsys):
+    lang = ReberLanguage()
+    spots = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 6, 7)])  # start and nodes 1..6
+    fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
+    args = argparse.Namespace(states=None, max_states=20, seed=0, tv=0.1)
+    machine, _, _, met = seq_fsm.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    assert met and machine.num_states == 7
+    seq_fsm.grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
+    out = capsys.readouterr().out
+    assert ("extracted machine (7 states): purity 100.00%, inverse purity 100.00%, best one-to-one mapping "
+            "100.00%, transitions the grammar makes too 100.00%") in out
 
 
 def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsys, no_display):
