@@ -205,16 +205,16 @@ def extract(features, initial, symbol, first, output, clusters, num_symbols, see
     return machine, machine.assign(features)
 
 
-def output_class(predict, sure=RIGHT, floor=0.25):
-    """A state's prediction as a label: the symbol it gives above ``sure``, else the symbols above ``floor``.
+def output_class(predict, floor=0.25):
+    """A state's prediction as a label: the symbols it gives at least ``floor`` (its best one if none).
 
-    A state that never predicts (the start) is labelled ().
+    A coarse label on purpose: two states that split one 50/50 choice
+    slightly differently still count as predicting the same. A state that
+    never predicts (the start) is labelled (-1,).
     """
     if not predict.any():
-        return ()
-    if predict.max() > sure:
-        return (int(predict.argmax()),)
-    return tuple(int(i) for i in np.nonzero(predict >= floor)[0])
+        return (-1,)
+    return tuple(int(i) for i in np.nonzero(predict >= floor)[0]) or (int(predict.argmax()),)
 
 
 def minimize(machine):
