@@ -26,7 +26,7 @@ class NetLin(nn.Module):
 class NetFull(nn.Module):
     """One hidden layer of ``hid`` tanh units, a linear output layer, log_softmax."""
 
-    def __init__(self, hid=300):
+    def __init__(self, hid=500):
         super().__init__()
         self.hid = nn.Linear(28 * 28, hid)
         self.out = nn.Linear(hid, 10)
@@ -57,7 +57,7 @@ class NetConv(nn.Module):
         return F.log_softmax(self.out(x), dim=1)
 
 
-def build_model(net, hid=300, conv1=32, conv2=64, fc=128, dropout=0.3):
+def build_model(net, hid=500, conv1=32, conv2=64, fc=128, dropout=0.3):
     """Make the model named ``net`` (lin, full or conv) with the given sizes."""
     if net == "lin":
         return NetLin()

@@ -54,7 +54,7 @@ def test_same_command_gives_the_same_numbers(synthetic_kmnist, tmp_path):
     first, second = run_kuzu(*flags), run_kuzu(*flags)
     strip = lambda text: re.sub(r"Wall time: .*", "", text)
     assert first.returncode == 0 and strip(first.stdout) == strip(second.stdout)
-    assert "lr=0.01 mom=0.9" in first.stdout
+    assert "lr=0.02 mom=0.9" in first.stdout
 
 
 def test_conv_saves_a_checkpoint_that_rebuilds_the_model(synthetic_kmnist, tmp_path):
