@@ -205,28 +205,35 @@ def extract(features, initial, symbol, first, output, clusters, num_symbols, see
     return machine, machine.assign(features)
 
 
-def output_class(predict, floor=0.25):
-    """A state's prediction as a label: the symbols it gives at least ``floor`` (its best one if none).
+def prediction_groups(predict, tol=0.1):
+    """Group states whose predictions are alike: within total-variation ``tol`` of the group's first state.
 
-    A coarse label on purpose: two states that split one 50/50 choice
-    slightly differently still count as predicting the same. A state that
-    never predicts (the start) is labelled (-1,).
+    Deliberately loose: two states that split one 50/50 choice slightly
+    differently predict the same; states whose futures differ are told
+    apart afterwards by their successors. A state that never predicts
+    (the start) is grouped only with others like it.
     """
-    if not predict.any():
-        return (-1,)
-    return tuple(int(i) for i in np.nonzero(predict >= floor)[0]) or (int(predict.argmax()),)
+    firsts, block = [], []
+    for p in predict:
+        for i, q in enumerate(firsts):
+            if p.any() == q.any() and 0.5 * np.abs(p - q).sum() <= tol:
+                block.append(i)
+                break
+        else:
+            firsts.append(p)
+            block.append(len(firsts) - 1)
+    return np.array(block)
 
 
 def minimize(machine):
-    """Merge states that predict the same and whose successors are equivalent (Moore's partition refinement).
+    """Merge states that predict alike and whose successors are equivalent (Moore's partition refinement).
 
     Returns (the merged machine, numbered canonically; the block of each
     original state). Unseen transitions count as leading to a state of
     their own, so merging never invents a transition.
     """
     nxt = machine.next_state
-    classes = {}
-    block = np.array([classes.setdefault(output_class(p), len(classes)) for p in machine.predict])
+    block = prediction_groups(machine.predict)
     while True:
         signature = {}
         new = np.array([signature.setdefault((block[s], *[block[t] if t >= 0 else -1 for t in nxt[s]]),

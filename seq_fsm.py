@@ -203,7 +203,7 @@ def report_minimal(machine, data, log=print):
     det = max(result["det"], 1)
     groups = [[s for s in range(machine.num_states) if block[s] == b] for b in range(minimal.num_states)]
     merged = ", ".join("+".join(map(str, g)) for g in groups if len(g) > 1) or "none merged"
-    log(f"\nmerging states that predict the same and lead to equivalent states: {machine.num_states} -> "
+    log(f"\nmerging states that predict alike (within TV 0.1) and lead to equivalent states: {machine.num_states} -> "
         f"{minimal.num_states} states ({merged})")
     log(f"the merged machine on the first validation set: {result['machine_right'] / det:.2%} of the deterministic "
         f"symbols right, {result['match'] / det:.2%} the same as the network, {result['stuck']} stuck")
