@@ -7,7 +7,8 @@ state s, input a leads to the state most often reached from s on a; each
 state predicts what the network predicted, on average, at its points.
 ``run_machine`` then runs the machine on its own (closed loop: only the
 input symbols, never the network) and ``score`` compares its predictions
-with the language and with the network.
+with the language and with the network; ``minimize`` merges states that
+predict alike and lead to equivalent states.
 
 Trajectories are flat arrays over every input position of every sequence:
 ``features`` (N, D) the state after the input, ``symbol`` (N,) the input,

@@ -16,9 +16,11 @@ in the hidden space with their hulls and transitions) and
 ``<name>_fsm_graph.jpg`` (the machine as a graph), name being
 ``<lang>_<model><hid>``. Then it validates the machine on fresh sequences
 within the training range and, for the counting languages, beyond it; for
-the Reber grammars it compares the machine's states with the grammar's; for
-an LSTM on a counting language it plots the cell and hidden units along a
-sequence (``<name>_context.jpg``) and sums up what each unit does per symbol.
+the Reber grammars it compares the machine's states with the grammar's; it
+also merges equivalent states (same predictions, equivalent successors) and
+reports the smaller machine; for an LSTM on a counting language it plots the
+cell and hidden units along a sequence (``<name>_context.jpg``) and sums up
+what each unit does per symbol.
 """
 import argparse
 import os
