@@ -111,8 +111,8 @@ def report(args, runs):
         lines.append(f"Pass: closing T/P predicted (p > 0.5) on >= 99% of {args.eval_sequences} fresh sequences.")
     else:
         lines.append(f"Pass: each of the last {UNTIL_REPORTS} reported losses below {args.target}.")
-    lines += ["", "| seed | pass | last loss | max of last 10 | fresh loss | deterministic right | final T/P right | wall s |",
-              "|---:|:---:|---:|---:|---:|---:|---:|---:|"]
+    header = "| seed | pass | last loss | max of last 10 | fresh loss | deterministic right | final T/P right | wall s |"
+    lines += ["", header, "|---:|:---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         if r["rc"] != 0 or "eval" not in r:
             lines.append(f"| {r['seed']} | error (rc {r['rc']}: {' '.join(r['stderr'])}) | | | | | | {r['wall']:.1f} |")
@@ -136,6 +136,17 @@ def report(args, runs):
         means = [np.mean([r["beyond"][n][0] for r in beyond]) for n in ns]
         lines.append("| mean | " + " | ".join(f"{m:.0%}" for m in means) + " |")
     return "\n".join(lines)
+
+
+def _length_flag(flags):
+    """The --length value inside --flags, if any (the fresh test sequences must use it too)."""
+    words = shlex.split(flags)
+    for i, w in enumerate(words):
+        if w == "--length" and i + 1 < len(words):
+            return int(words[i + 1])
+        if w.startswith("--length="):
+            return int(w.split("=", 1)[1])
+    return None
 
 
 def main(argv=None):
@@ -170,17 +181,6 @@ def main(argv=None):
         runs = [judge(args, r, lang) for r in runs]
     print(report(args, runs))
     return 0
-
-
-def _length_flag(flags):
-    """The --length value inside --flags, if any (the fresh test sequences must use it too)."""
-    words = shlex.split(flags)
-    for i, w in enumerate(words):
-        if w == "--length" and i + 1 < len(words):
-            return int(words[i + 1])
-        if w.startswith("--length="):
-            return int(w.split("=", 1)[1])
-    return None
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_bench_judges_and_tabulates_a_seed():
-    proc = subprocess.run([sys.executable, "bench/seq_bench.py", "--lang", "anb2n", "--flags", "--epoch 1 --candidates 1",
-                           "--seeds", "1", "--first_seed", "3", "--eval_sequences", "50"],
+    proc = subprocess.run([sys.executable, "bench/seq_bench.py", "--lang", "anb2n",
+                           "--flags", "--epoch 1 --candidates 1", "--seeds", "1", "--first_seed", "3", "--eval_sequences", "50"],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
