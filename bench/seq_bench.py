@@ -123,7 +123,7 @@ def report(args, runs):
                      f"{e['loss']:.4f} | {e['det_right'] / max(e['det_total'], 1):.2%} | {final} | {r['wall']:.1f} |")
     walls = [r["wall"] for r in runs]
     lines += ["", f"**Passed {sum(r['pass'] for r in runs)}/{len(runs)}**; wall time per run min {min(walls):.1f} s, "
-              f"median {float(np.median(walls)):.1f} s, max {max(walls):.1f} s ({args.jobs} at a time)."]
+              f"median {float(np.median(walls)):.1f} s, max {max(walls):.1f} s ({min(args.jobs, len(runs))} at a time)."]
     beyond = [r for r in runs if "beyond" in r]
     if beyond:
         ns = list(beyond[0]["beyond"])
