@@ -121,9 +121,9 @@ def report(args, runs):
         final = f"{e['final_right'] / e['sequences']:.1%}" if "final_right" in e else "-"
         lines.append(f"| {r['seed']} | {'yes' if r['pass'] else 'no'} | {r['losses'][-1]:.4f} | {r['tail_max']:.4f} | "
                      f"{e['loss']:.4f} | {e['det_right'] / max(e['det_total'], 1):.2%} | {final} | {r['wall']:.1f} |")
-    walls = [r["wall"] for r in runs]
+    walls, parallel = [r["wall"] for r in runs], min(args.jobs, len(runs))
     lines += ["", f"**Passed {sum(r['pass'] for r in runs)}/{len(runs)}**; wall time per run min {min(walls):.1f} s, "
-              f"median {float(np.median(walls)):.1f} s, max {max(walls):.1f} s ({min(args.jobs, len(runs))} at a time)."]
+              f"median {float(np.median(walls)):.1f} s, max {max(walls):.1f} s ({parallel} at a time)."]
     beyond = [r for r in runs if "beyond" in r]
     if beyond:
         ns = list(beyond[0]["beyond"])
