@@ -19,7 +19,7 @@ def run_main(main, argv=None):
     """Run a script's ``main(argv)`` and turn user errors and Ctrl-C into an exit status.
 
     Returns the exit status for ``sys.exit``: what main returned (0 if None),
-    1 for a UserError, 130 for Ctrl-C.
+    1 for a UserError, 130 for Ctrl-C, 141 when the reader of stdout went away.
     """
     try:
         status = main(argv)
@@ -29,6 +29,10 @@ def run_main(main, argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
+        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0 if status is None else status
 
 

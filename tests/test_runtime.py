@@ -53,3 +53,16 @@ def test_save_figure_writes_a_jpeg_without_a_display(tmp_path, monkeypatch):
     with open(path, "rb") as handle:
         assert handle.read(3) == b"\xff\xd8\xff"  # the JPEG signature
     assert not plt.get_fignums()
+
+
+def test_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    code = "import sys, runtime\nsys.exit(runtime.run_main(lambda argv: [print(i) for i in range(200000)]))"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    assert process.wait(timeout=60) == 141
+    assert b"Traceback" not in process.stderr.read()
