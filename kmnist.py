@@ -9,6 +9,7 @@ one paragraph that says where we looked and how to get the files.
 """
 import gzip
 import os
+import zlib
 
 import numpy as np
 import torch
@@ -47,21 +48,27 @@ def _find(folder, name):
     return None
 
 
+HOW_TO_GET = (
+    "KMNIST is the four files " + ", ".join(EXPECTED_FILES) + " (each may also be gzipped, .gz). "
+    "Get them by running once with internet access (torchvision downloads them into "
+    "<data>/KMNIST/raw/), or point to a copy you have with --data DIR or the environment "
+    "variable KMNIST_DATA=DIR, where DIR holds KMNIST/raw/."
+)
+
+
 def _missing_paragraph(root, missing, reason=""):
-    folder = os.path.abspath(raw_dir(root))
-    lines = [
-        f"KMNIST not found: looked in {folder}",
-        "for the four files " + ", ".join(EXPECTED_FILES) + " (each may also be gzipped, .gz);",
-        "missing: " + ", ".join(missing) + ".",
-    ]
+    lines = [f"KMNIST not found: looked in {os.path.abspath(raw_dir(root))}",
+             "missing: " + ", ".join(missing) + "."]
     if reason:
         lines.append(reason)
-    lines.append(
-        "Get them by running once with internet access (torchvision downloads them into "
-        "<data>/KMNIST/raw/), or point to a copy you have with --data DIR or the environment "
-        "variable KMNIST_DATA=DIR, where DIR holds KMNIST/raw/."
-    )
+    lines.append(HOW_TO_GET)
     return "\n".join(lines)
+
+
+def _damaged(path, problem):
+    """The DataError for a file that is there but wrong."""
+    return DataError(f"KMNIST file {os.path.abspath(path)} {problem}.\n"
+                     f"Delete it and download it again, or use another copy.\n{HOW_TO_GET}")
 
 
 def ensure_files(root, download=True):
@@ -99,23 +106,20 @@ def read_idx(path, magic, item_shape):
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rb") as handle:
             data = handle.read()
-    except (OSError, EOFError) as err:
-        raise DataError(f"KMNIST file {path} cannot be read ({err}); it looks damaged: delete it and download again") from None
+    except (OSError, EOFError, zlib.error) as err:
+        raise _damaged(path, f"cannot be read ({err}): it is damaged") from None
     header_len = 4 + 4 * (1 + len(item_shape))
     if len(data) < header_len:
-        raise DataError(f"KMNIST file {path} is truncated ({len(data)} bytes, not even a header)")
+        raise _damaged(path, f"is truncated ({len(data)} bytes, not even a header)")
     header = np.frombuffer(data[:header_len], dtype=">u4")
     if header[0] != magic:
-        raise DataError(f"KMNIST file {path} has magic number {header[0]}, expected {magic}: not the right IDX file")
+        raise _damaged(path, f"has magic number {header[0]}, expected {magic}: not the right IDX file")
     dims = tuple(int(d) for d in header[1:])
     if dims[1:] != tuple(item_shape):
-        raise DataError(f"KMNIST file {path} holds items of shape {dims[1:]}, expected {tuple(item_shape)}")
+        raise _damaged(path, f"holds items of shape {dims[1:]}, expected {tuple(item_shape)}")
     expected_len = header_len + int(np.prod(dims))
     if len(data) != expected_len:
-        raise DataError(
-            f"KMNIST file {path} has {len(data)} bytes where its header promises {expected_len}: "
-            "it is truncated or damaged; delete it and download again"
-        )
+        raise _damaged(path, f"has {len(data)} bytes where its header promises {expected_len}: it is truncated or damaged")
     return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
 
 
@@ -132,9 +136,9 @@ def load_split(root, split, device="cpu", download=True):
     images = read_idx(images_path, IMAGE_MAGIC, (28, 28))
     labels = read_idx(labels_path, LABEL_MAGIC, ())
     if len(images) != len(labels):
-        raise DataError(f"KMNIST files {images_path} and {labels_path} disagree: {len(images)} images, {len(labels)} labels")
+        raise _damaged(labels_path, f"disagrees with {os.path.basename(images_path)}: {len(images)} images, {len(labels)} labels")
     if len(labels) and labels.max() >= len(CLASSES):
-        raise DataError(f"KMNIST file {labels_path} has label {labels.max()}, expected 0..9")
+        raise _damaged(labels_path, f"has label {labels.max()}, expected 0..9")
     return normalise(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device)
 
 

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 import kmnist
 from kuzu import NETS, build_model, parameter_arithmetic
-from runtime import atomic_torch_save, pick_device, pyplot, run_main, save_figure, seed_everything
+from runtime import (UserError, atomic_torch_save, ensure_folder, pick_device, pyplot, run_main, save_figure,
+                     seed_everything)
 
 # Settings a net gets when the user passes none; chosen by measurement (README, "Part 1").
 NET_DEFAULTS = {
@@ -175,6 +176,11 @@ def main(argv=None):
     """Train, test after each epoch, report and plot."""
     args = parse_args(argv)
     started = time.perf_counter()
+    ensure_folder(args.plot_dir)  # fail now, not after the training, if the outputs cannot be written
+    if args.save:
+        if os.path.isdir(args.save):
+            raise UserError(f"--save {args.save} is a folder; give a file name such as {args.save}/kuzu_{args.net}.pth")
+        ensure_folder(os.path.dirname(os.path.abspath(args.save)))
     seed_everything(args.seed)
     device = pick_device(args.device, args.no_cuda)
     if device.type == "cuda":
@@ -218,7 +224,6 @@ def main(argv=None):
     print("Most confused (true -> chosen): " + ", ".join(f"{a} -> {b}: {n}" for a, b, n in pairs))
     print(f"Parameters: {total:,}")
     print(f"Test accuracy: {accuracy:.2f}%")
-    os.makedirs(args.plot_dir, exist_ok=True)
     saved = [plot_confusion(confusion, args.net, accuracy, os.path.join(args.plot_dir, f"kuzu_{args.net}_confusion.jpg")),
              plot_samples(test_images, test_labels, predicted, pairs, args.net,
                           os.path.join(args.plot_dir, f"kuzu_{args.net}_samples.jpg"))]

@@ -67,19 +67,36 @@ def pick_device(name="auto", no_cuda=False):
     return torch.device(name)
 
 
+def ensure_folder(folder):
+    """Create ``folder`` (and its parents) if needed; a UserError if that is impossible."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the folder {folder}: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write into the folder {folder}")
+
+
 def _atomic_write(path, write):
     """Call ``write(tmp_path)``, then move the finished file onto ``path`` in one step."""
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    ensure_folder(folder)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise
 
 
 def atomic_torch_save(obj, path):

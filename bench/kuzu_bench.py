@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kmnist  # noqa: E402
 from kuzu import build_model  # noqa: E402
 from kuzu_main import NET_DEFAULTS  # noqa: E402
+from runtime import UserError, run_main  # noqa: E402
 
 
 def course_batches(root, batch_size):
@@ -27,7 +28,10 @@ def course_batches(root, batch_size):
     from torchvision import datasets, transforms
 
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    dataset = datasets.KMNIST(root=root, train=True, download=False, transform=transform)
+    try:
+        dataset = datasets.KMNIST(root=root, train=True, download=False, transform=transform)
+    except RuntimeError as err:  # torchvision reads only the unpacked files
+        raise UserError(f"the course's path needs torchvision's unpacked KMNIST files in {kmnist.raw_dir(root)}: {err}") from None
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
 
 
@@ -77,4 +81,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

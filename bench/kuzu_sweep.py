@@ -17,6 +17,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from runtime import UserError, run_main  # noqa: E402
 
 
 def run_one(net, config, seed, extra):
@@ -27,7 +29,7 @@ def run_one(net, config, seed, extra):
     accuracy = re.search(r"Test accuracy: ([\d.]+)%", result.stdout)
     wall = re.search(r"Wall time: ([\d.]+) s", result.stdout)
     if result.returncode or not accuracy or not wall:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise UserError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return float(accuracy.group(1)), float(wall.group(1))
 
 
@@ -38,7 +40,8 @@ def main(argv=None):
     parser.add_argument("--config", action="append", default=None,
                         help='extra kuzu_main.py flags for one setting, quoted; repeat for more (default: none)')
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds (default 1 2 3)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    parser.add_argument("--jobs", type=int, default=1, choices=range(1, 65), metavar="{1..64}",
+                        help="runs at once (default 1)")
     parser.add_argument("--extra", default="--plot-dir /tmp/kuzu_sweep_plots",
                         help="flags added to every run (default: plots to /tmp)")
     args = parser.parse_args(argv)
@@ -60,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

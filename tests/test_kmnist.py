@@ -1,5 +1,4 @@
 """The KMNIST data layer on small synthetic IDX files, through the real loader."""
-import gzip
 import os
 
 import pytest
@@ -101,6 +100,13 @@ def test_damaged_gzip_and_wrong_magic_are_detected(synthetic_kmnist):
         handle.write(data[: len(data) // 2])
     with pytest.raises(kmnist.DataError, match="damaged"):
         kmnist.load_split(root, "train", download=False)
+    corrupt = bytearray(data)
+    corrupt[100:140] = bytes(40)  # zeros inside the deflate stream
+    with open(gz_path, "wb") as handle:
+        handle.write(bytes(corrupt))
+    with pytest.raises(kmnist.DataError, match="damaged") as err:
+        kmnist.load_split(root, "train", download=False)
+    assert "KMNIST_DATA" in str(err.value)  # the paragraph says how to get good files
     write_idx(gz_path, train_images, 2049)  # a labels magic number on an images file
     with pytest.raises(kmnist.DataError, match="magic number 2049, expected 2051"):
         kmnist.load_split(root, "train", download=False)

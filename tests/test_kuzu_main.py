@@ -13,11 +13,14 @@ from kuzu import load_checkpoint
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_kuzu(*flags, env_data=None):
+def run_kuzu(*flags, env_data=None, device="cpu"):
+    """Run kuzu_main.py on the CPU (where its numbers repeat exactly) unless ``device`` says otherwise."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("KMNIST_DATA", None)
     if env_data:
         env["KMNIST_DATA"] = env_data
+    if device:
+        flags = (*flags, "--device", device)
     return subprocess.run([sys.executable, os.path.join(ROOT, "kuzu_main.py"), *flags],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
 
@@ -94,8 +97,19 @@ def test_cuda_request_without_cuda_is_a_clear_error(synthetic_kmnist, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA, so --device cuda is not an error here")
     root, _ = synthetic_kmnist
-    result = run_kuzu("--device", "cuda", "--data", root, "--plot-dir", str(tmp_path))
+    result = run_kuzu("--data", root, "--plot-dir", str(tmp_path), device="cuda")
     assert result.returncode == 1 and "--device cuda asked for" in result.stderr
+
+
+def test_unwritable_outputs_fail_before_training(synthetic_kmnist, tmp_path):
+    root, _ = synthetic_kmnist
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = run_kuzu("--net", "lin", "--data", root, "--plot-dir", str(blocker / "plots"))
+    assert result.returncode == 1 and "cannot create the folder" in result.stderr
+    assert "Train Epoch" not in result.stdout and "Traceback" not in result.stderr
+    result = run_kuzu("--net", "lin", "--data", root, "--plot-dir", str(tmp_path), "--save", str(tmp_path))
+    assert result.returncode == 1 and "is a folder" in result.stderr
 
 
 def test_netlin_one_epoch_on_real_kmnist_reaches_65_percent(real_kmnist_root, tmp_path):

@@ -24,6 +24,19 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == ["net.pth"]
 
 
+def test_written_files_get_the_usual_permissions_and_unwritable_paths_are_user_errors(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = str(tmp_path / "a.txt")
+        runtime.atomic_write_text("x", path)
+        assert os.stat(path).st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(runtime.UserError, match="cannot create the folder"):
+        runtime.atomic_write_text("x", str(tmp_path / "file" / "b.txt"))
+
+
 def test_run_main_turns_errors_into_exit_statuses(capsys):
     def fails(argv):
         raise runtime.UserError("no such file: x.csv")
