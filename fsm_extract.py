@@ -130,6 +130,7 @@ class Machine:
 
     @property
     def num_states(self):
+        """The number of states, the start state included."""
         return len(self.visits)
 
     def assign(self, features):

@@ -15,7 +15,8 @@ distance) of the network's. Prints the machine as a table and writes
 in the hidden space with their hulls and transitions) and
 ``<name>_fsm_graph.jpg`` (the machine as a graph), name being
 ``<lang>_<model><hid>``. Then it validates the machine on fresh sequences
-within the training range and, for the counting languages, beyond it; for
+within the training range and, for the counting languages, beyond it (there
+scoring only the symbols from the first B on, which n makes certain); for
 the Reber grammars it compares the machine's states with the grammar's; it
 also merges equivalent states (same predictions, equivalent successors) and
 reports the smaller machine; for an LSTM on a counting language it plots the
@@ -32,8 +33,8 @@ import torch
 import fsm_extract as fx
 from fsm_plots import context_figure, graph_figure, predicted_text, scatter_figure
 from runtime import UserError, atomic_write_text, pyplot, run_main, seed_everything, save_figure
-from seq_plot import collect_states, find_checkpoint, load_model
-from seq_train import LANGS, lang_tag, make_language, settings_for
+from seq_plot import add_checkpoint_flags, collect_states, language_for, resolve_checkpoint
+from seq_train import certain_given_n, lang_tag, positive
 
 BEYOND = 4  # validate beyond the training range on n = length+1 .. length+BEYOND
 
@@ -157,7 +158,8 @@ def validate(machine, model, lang, args, log=print):
     Returns the within-range data and machine states for later use.
     """
     log(f"\nvalidation: the machine run on the input symbols alone, {args.validate} fresh sequences per set")
-    log("(deterministic: positions whose next symbol is certain; right: given probability above 0.5;")
+    log("(deterministic: positions whose next symbol is certain, beyond the training range only those from the")
+    log(" first B on, as n is not known before; right: given probability above 0.5;")
     log(" machine = network: the same most likely symbol; stuck: positions after a transition never seen,")
     log(" where the machine stops for the rest of the sequence; nearest state: the network's own state at each")
     log(" position read as its nearest extracted state, a check of the states without the transitions)")
@@ -177,6 +179,8 @@ def validate(machine, model, lang, args, log=print):
         data = gather(model, lang, samples)
         states, result = closed_loop(machine, data)
         result["states"] = states
+        if low is not None and low > lang.length:  # only what a^n b^2n itself makes certain (from the first B on)
+            result["det_mask"] = result["det_mask"] & certain_given_n(data["symbol"])
         nearest = fx.score(machine, machine.assign(data["features"]), data["target"], data["prob"], data["output"])
         everywhere = np.ones(len(states), dtype=bool)
         log(validation_row(name, result, nearest, everywhere))
@@ -275,77 +279,41 @@ def context_summary(data, symbols, log=print):
 
 def build_parser():
     """The command-line flags (seq_plot.py's names for picking the checkpoint, plus the extraction's)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language the network was trained on")
-    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
-    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type")
-    p.add_argument("--hid", type=int, default=None, help="hidden units (default: seq_train.py's for the language)")
-    p.add_argument("--epoch", type=int, default=None, help="which checkpoint, in thousands (default: the latest)")
-    p.add_argument("--checkpoint", default=None, help="a checkpoint file to load instead (its own settings apply)")
-    p.add_argument("--out_path", default="net", help="folder of the checkpoints")
-    p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
-                   help="folder for the images and the .dot file")
-    p.add_argument("--length", type=int, default=None,
-                   help="largest n (counting languages) or minimum length (reber) of the sequences "
-                        "(default: the training one)")
-    p.add_argument("--sequences", type=int, default=1000, help="fresh sequences whose states are clustered")
-    p.add_argument("--validate", type=int, default=1000, help="fresh sequences per validation set")
+    p = add_checkpoint_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
+                             "the images and the .dot file")
+    p.add_argument("--sequences", type=positive(int), default=1000,
+                   help="fresh sequences whose states are clustered (default: %(default)s)")
+    p.add_argument("--validate", type=positive(int), default=1000,
+                   help="fresh sequences per validation set (default: %(default)s)")
     p.add_argument("--states", type=int, default=None,
                    help="number of states, the start state included (default: chosen by the criterion)")
     p.add_argument("--max_states", type=int, default=64,
-                   help="most states tried when choosing (the start state included)")
+                   help="most states tried when choosing, the start state included (default: %(default)s)")
     p.add_argument("--tv", type=float, default=0.1,
-                   help="criterion: largest mean total-variation distance between machine's and network's predictions")
-    p.add_argument("--seed", type=int, default=0, help="seed for the fresh sequences and the clustering")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+                   help="criterion: largest mean total-variation distance between machine's and network's "
+                        "predictions (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for the fresh sequences and the clustering (default: %(default)s)")
+    p.add_argument("--threads", type=positive(int), default=1, help="torch CPU threads (default: %(default)s)")
     return p
 
 
 def check_numbers(args):
-    """Reject numbers that make no sense, with a message naming the flag."""
-    for flag in ("sequences", "validate", "threads"):
-        if getattr(args, flag) < 1:
-            raise UserError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    """Reject numbers that make no sense, with a message naming the flag (the positive counts: see the parser)."""
     for flag in ("states", "max_states"):  # the start state and at least one more
         if getattr(args, flag) is not None and getattr(args, flag) < 2:
             raise UserError(f"--{flag} must be at least 2 (the start state and one more), got {getattr(args, flag)}")
-    for flag in ("epoch", "hid"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise UserError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if not 0 < args.tv <= 1:
         raise UserError(f"--tv must be in (0, 1], got {args.tv}")
-    if args.embed and args.lang != "reber":
-        raise UserError("--embed applies to --lang reber only")
-
-
-def load(args):
-    """The model, its config and the checkpoint's path, found as seq_plot.py finds them."""
-    if args.checkpoint:
-        path = args.checkpoint
-        model, ckpt = load_model(path)
-        return model, ckpt["config"], path
-    tag = lang_tag(args.lang, args.embed)
-    hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
-    path = find_checkpoint(args.out_path, tag, args.model, hid, args.epoch)
-    model, ckpt = load_model(path, args.out_path)
-    config = ckpt["config"]
-    found = (config.get("lang"), config.get("embed", False), config["model"], config["num_hid"])
-    if found != (args.lang, args.embed, args.model, hid):
-        raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
-                        f"{lang_tag(found[0], found[1])}, not what its name says")
-    return model, config, path
 
 
 def main(argv=None):
     """Extract, print, draw and validate the machine; for an LSTM on a counting language, the context units too."""
     args = build_parser().parse_args(argv)
     check_numbers(args)
-    model, config, path = load(args)
-    lang = make_language(config["lang"], config.get("embed", False),
-                         config.get("length") if args.length is None else args.length)
-    if lang.num_symbols != config["num_input"]:
-        raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
+    model, ckpt, path = resolve_checkpoint(args)
+    config = ckpt["config"]
+    lang = language_for(config, args.length, path)
     threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     try:

@@ -39,6 +39,7 @@ class SRN_model(nn.Module):
         return torch.tanh(self.H0)
 
     def forward(self, x):
+        """x (batch, time, input) one-hot; returns hidden states (batch, time, hid) and output logits."""
         h0 = self.initial_state().expand(1, x.shape[0], self.num_hid).contiguous()
         hidden_seq, _ = self.rnn(x, h0)
         return hidden_seq, self.out(hidden_seq)
@@ -59,6 +60,7 @@ class LSTM_model(nn.Module):
         self.out = nn.Linear(num_hid, num_out)
 
     def forward(self, x):
+        """x (batch, time, input) one-hot; returns hidden states (batch, time, hid) and output logits."""
         hidden_seq, _ = self.lstm(x)
         return hidden_seq, self.out(hidden_seq)
 
@@ -137,6 +139,7 @@ class Population(nn.Module):
         self._init(std)
 
     def forward(self, x):
+        """All candidates on x; returns the fused hidden states and logits (batch, time, candidate, output)."""
         if self.kind == "srn":
             h0 = torch.tanh(self.H0).expand(1, x.shape[0], self.H0.shape[0]).contiguous()
             hidden, _ = self.rnn(x, h0)

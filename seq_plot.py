@@ -25,7 +25,8 @@ import torch
 
 from runtime import UserError, pyplot, run_main, save_figure
 from seq_models import load_checkpoint
-from seq_train import LANGS, checkpoint_path, collate, format_steps, lang_tag, make_language, settings_for
+from seq_train import (LANGS, checkpoint_path, collate, format_steps, lang_tag, make_language, positive,
+                       settings_for)
 
 VIEWS = {"front": (20, -60), "side": (20, 30), "top": (85, -90)}  # (elevation, azimuth)
 
@@ -145,55 +146,83 @@ def save_plots(plt, data, prefix, title, unit="hidden", initial=None):
     return written
 
 
+def add_checkpoint_flags(parser, images):
+    """The flags that pick a checkpoint and where its images go, shared with seq_fsm.py.
+
+    ``images`` says what goes into --plot_path, for its help text.
+    """
+    p = parser
+    p.add_argument("--lang", choices=LANGS, default="anb2n",
+                   help="language the network was trained on (default: %(default)s)")
+    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
+    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
+    p.add_argument("--hid", type=positive(int), default=None,
+                   help="hidden units (default: seq_train.py's for the language and model)")
+    p.add_argument("--epoch", type=positive(int), default=None,
+                   help="which checkpoint, in thousands of sequences (default: the latest there is)")
+    p.add_argument("--checkpoint", default=None,
+                   help="a checkpoint file to load instead (its own settings apply; default: none)")
+    p.add_argument("--out_path", default="net", help="folder of the checkpoints (default: %(default)s)")
+    p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
+                   help=f"folder for {images} (default: %(default)s)")
+    p.add_argument("--length", type=int, default=None,
+                   help="largest n (counting languages) or minimum length (reber) of the sequences "
+                        "(default: the checkpoint's training one)")
+    return p
+
+
+def resolve_checkpoint(args):
+    """Find and load the checkpoint the flags name: --checkpoint, or the one for --lang, --model, --hid, --epoch.
+
+    A checkpoint found by name must hold what its name says. Returns
+    (model, checkpoint dict, path); problems are UserErrors naming the
+    checkpoints there are.
+    """
+    if args.embed and args.lang != "reber":
+        raise UserError("--embed applies to --lang reber only")
+    if args.checkpoint:
+        model, ckpt = load_model(args.checkpoint)
+        return model, ckpt, args.checkpoint
+    tag = lang_tag(args.lang, args.embed)
+    hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
+    path = find_checkpoint(args.out_path, tag, args.model, hid, args.epoch)
+    model, ckpt = load_model(path, args.out_path)
+    config = ckpt["config"]
+    found = (config.get("lang"), config.get("embed", False), config["model"], config["num_hid"])
+    if found != (args.lang, args.embed, args.model, hid):
+        raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
+                        f"{lang_tag(found[0], found[1])}, not what its name says; {_existing(args.out_path)}")
+    return model, ckpt, path
+
+
+def language_for(config, length, path):
+    """The checkpoint's language (with --length if given), checked against the network's inputs."""
+    length = config.get("length") if length is None else length
+    lang = make_language(config["lang"], config.get("embed", False), length)
+    if lang.num_symbols != config["num_input"]:
+        raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
+    return lang
+
+
 def build_parser():
     """The command-line flags (the course's names, plus --checkpoint, --embed, --context, --seed)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language the network was trained on")
-    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
-    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type")
-    p.add_argument("--hid", type=int, default=None, help="hidden units (default: seq_train.py's for the language)")
-    p.add_argument("--epoch", type=int, default=None, help="which checkpoint, in thousands (default: the latest)")
-    p.add_argument("--checkpoint", default=None, help="a checkpoint file to load instead (its own settings apply)")
-    p.add_argument("--num_plot", type=int, default=10, help="fresh sequences to print and plot")
-    p.add_argument("--length", type=int, default=None, help="generator length (default: the training one)")
-    p.add_argument("--out_path", default="net", help="folder of the checkpoints")
-    p.add_argument("--plot_path", default="plot", help="folder for the images")
+    p = add_checkpoint_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "the images")
+    p.add_argument("--num_plot", type=positive(int), default=10,
+                   help="fresh sequences to print and plot (default: %(default)s)")
     p.add_argument("--context", action="store_true", help="plot an LSTM's cell states instead of its hidden units")
     p.add_argument("--show", action="store_true", help="also open the interactive 3-D window (needs a display)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the fresh sequences")
+    p.add_argument("--seed", type=int, default=0, help="seed for the fresh sequences (default: %(default)s)")
     return p
 
 
 def main(argv=None):
     """Load the checkpoint, print weights and activations, save the plots."""
     args = build_parser().parse_args(argv)
-    if args.num_plot < 1:
-        raise UserError(f"--num_plot must be at least 1, got {args.num_plot}")
-    if args.epoch is not None and args.epoch < 1:
-        raise UserError(f"--epoch must be at least 1, got {args.epoch}")
-    if args.embed and args.lang != "reber":
-        raise UserError("--embed applies to --lang reber only")
-    if args.checkpoint:
-        path = args.checkpoint
-    else:
-        tag = lang_tag(args.lang, args.embed)
-        hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
-        path = find_checkpoint(args.out_path, tag, args.model, hid, args.epoch)
-    model, ckpt = load_model(path, None if args.checkpoint else args.out_path)
+    model, ckpt, path = resolve_checkpoint(args)
     config = ckpt["config"]
-    if not args.checkpoint:
-        wanted = (args.lang, args.embed, args.model, hid)
-        found = (config.get("lang"), config.get("embed"), config["model"], config["num_hid"])
-        if found != wanted:
-            raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
-                            f"{lang_tag(found[0], found[1])}, not what its name says; {_existing(args.out_path)}")
     if args.context and config["model"] != "lstm":
         raise UserError("--context plots an LSTM's cell states; this checkpoint is an SRN")
-    lang = make_language(config["lang"], config.get("embed", False),
-                         config.get("length") if args.length is None else args.length)
-    if lang.num_symbols != config["num_input"]:
-        raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
+    lang = language_for(config, args.length, path)
     print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units, "
           f"{ckpt.get('seen', '?')} sequences seen)")
     for name, value in model.state_dict().items():
@@ -214,8 +243,11 @@ def main(argv=None):
     name = f"{tag}_{config['model']}{config['num_hid']}" + ("_context" if args.context else "")
     initial = data["initial"] if config["model"] == "srn" else None
     title = f"{tag} {config['model']}{config['num_hid']} {unit} units"
-    for written in save_plots(plt, (points, data["state"]), os.path.join(args.plot_path, name), title, unit, initial):
-        print(f"wrote {written}")
+    written = save_plots(plt, (points, data["state"]), os.path.join(args.plot_path, name), title, unit, initial)
+    for item in written:
+        print(f"wrote {item}")
+    if not written:
+        print(f"no plots: a network with {points.shape[1]} {unit} unit has no pair of units to plot")
     if args.show:
         if plt.get_backend().lower() == "agg":
             print("--show: no display here, so no window; the plots are in the files above", file=sys.stderr)

@@ -48,7 +48,6 @@ DEFAULTS = {
     ("reber", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
     ("reber_embed", "lstm"): dict(hid=8, epoch=100, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
 }
-COMMON = dict(mom=0.0)
 # The loss a trained network should stay below (the verdict and the benchmark use it).
 TARGET_LOSS = {"anbn": 0.05, "anb2n": 0.05, "anbncn": 0.02, "anb2nc3n": 0.02, "reber": 0.02, "reber_embed": 0.02}
 
@@ -77,7 +76,18 @@ def make_language(lang, embed=False, length=None):
 
 def settings_for(lang, model, embed=False):
     """The default settings for a language and model (hid, epoch, optim, lr, mom, init, batch)."""
-    return {**COMMON, **DEFAULTS[(lang_tag(lang, embed), model)]}
+    return dict(DEFAULTS[(lang_tag(lang, embed), model)], mom=0.0)
+
+
+def certain_given_n(inputs):
+    """Mask over input positions of a counting language: true where the next symbol is certain given n.
+
+    That is every input but an A (everything from the first B on). After
+    the n-th A the generator says B is certain when n >= --length (the
+    training distribution), but in a^n b^2n itself it is not: n is not yet
+    known there. Used to score sequences beyond the training range.
+    """
+    return np.asarray(inputs) != 0
 
 
 def checkpoint_path(out_path, tag, model, hid, k):
@@ -276,36 +286,39 @@ def positive(kind):
 
 def build_parser():
     """The command-line flags (the course's names, plus --seed, --batch, --until, --threads)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language to learn")
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language to learn (default: %(default)s)")
     p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
     p.add_argument("--length", type=int, default=None,
                    help="largest n (anb2n family, default 4) or minimum string length (reber, default 5)")
-    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type")
+    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
     p.add_argument("--hid", type=positive(int), default=None,
-                   help="hidden units (default per language: anb2n 2; anb2nc3n 3 for lstm, 4 for srn)")
-    p.add_argument("--optim", choices=("sgd", "adam"), default=None, help="optimiser (default per language)")
-    p.add_argument("--lr", type=positive(float), default=None, help="learning rate (default per language)")
-    p.add_argument("--mom", type=float, default=None, help="SGD momentum (default 0)")
+                   help="hidden units (default: 2 for anbn and anb2n; 4 for anbncn and anb2nc3n (3 for lstm); "
+                        "4 for reber, 8 for reber --embed)")
+    p.add_argument("--optim", choices=("sgd", "adam"), default=None, help="optimiser (default: adam)")
+    p.add_argument("--lr", type=positive(float), default=None,
+                   help="learning rate (default: 0.003 for srn, 0.01 for lstm)")
+    p.add_argument("--mom", type=float, default=None, help="SGD momentum (default: 0)")
     p.add_argument("--init", type=positive(float), default=None,
-                   help="standard deviation of the SRN's initial weights (default per language)")
+                   help="standard deviation of the SRN's initial weights (default: 0.5)")
     p.add_argument("--epoch", type=positive(int), default=None,
-                   help="thousands of training sequences (default per language and model)")
+                   help="thousands of training sequences (default: 100 for srn and 50 for lstm, but 50 for both "
+                        "on reber and 100 for both on reber --embed)")
     p.add_argument("--batch", type=int, default=None,
-                   help="sequences per weight update; 1 is the course's online training (default per language)")
+                   help="sequences per weight update; 1 is the course's online training (default: 10)")
     p.add_argument("--candidates", type=positive(int), default=None,
                    help="train this many networks side by side in one fused layer and keep the best "
-                        "(1 = a single network; default per language)")
+                        "(1 = a single network; default: 8 for srn, 1 for lstm)")
     p.add_argument("--select", type=positive(int), default=None,
                    help="with --candidates > 1: thousands of sequences after which the best candidate "
                         "is chosen for good (default: half of --epoch)")
     p.add_argument("--until", type=positive(float), default=None,
-                   help=f"stop once the loss stayed below this for {UNTIL_REPORTS} reports in a row")
-    p.add_argument("--out_path", default="net", help="folder for checkpoints")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+                   help=f"stop once the loss stayed below this for {UNTIL_REPORTS} reports in a row "
+                        "(default: train for all of --epoch)")
+    p.add_argument("--out_path", default="net", help="folder for checkpoints (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--threads", type=positive(int), default=1,
-                   help="torch CPU threads (1 is fastest for these small networks)")
+                   help="torch CPU threads; 1 is fastest for these small networks (default: %(default)s)")
     return p
 
 
@@ -315,7 +328,7 @@ def resolve(args):
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
-    if args.optim == "adam" and args.mom not in (None, 0, 0.0):
+    if args.optim == "adam" and args.mom != 0:
         raise UserError("--mom applies to --optim sgd only")
     if not 0 <= args.mom < 1:
         raise UserError(f"--mom must be in [0, 1), got {args.mom}")

@@ -59,3 +59,16 @@ def real_kmnist_root():
     if not all(os.path.exists(os.path.join(folder, n)) or os.path.exists(os.path.join(folder, n + ".gz")) for n in names):
         pytest.skip(f"real KMNIST not available: KMNIST_DATA={root} has no complete KMNIST/raw/")
     return root
+
+
+@pytest.fixture
+def no_display(monkeypatch):
+    """No DISPLAY or WAYLAND_DISPLAY, so matplotlib draws to files only."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+def is_jpeg(path):
+    """Whether the file starts with the JPEG magic bytes."""
+    with open(path, "rb") as handle:
+        return handle.read(3) == b"\xff\xd8\xff"

@@ -21,19 +21,9 @@ from anb2n import AnbnLanguage
 from reber import ReberLanguage
 from runtime import run_main
 from seq_models import build_model, save_checkpoint
+from conftest import is_jpeg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def no_display(monkeypatch):
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-
-
-def is_jpeg(path):
-    with open(path, "rb") as handle:
-        return handle.read(3) == b"\xff\xd8\xff"
 
 
 def test_kmeans_finds_separated_clusters_and_repeats_itself():
@@ -130,6 +120,31 @@ def test_machine_stuck_beyond_what_it_saw():
     assert result["stuck"] == len(seq) - 3 and result["machine_right"] == 0 and result["net_right"] == result["det"]
 
 
+def test_beyond_range_counts_only_what_the_language_makes_certain():
+    """Beyond the training range the generator calls B certain after the n-th A; a^n b^2n itself does not."""
+    lang = AnbnLanguage((2,), length=4)
+    seq, prob, _ = lang.sequence_for([5, 6])
+    inputs, target = seq[:-1], seq[1:]
+    by_generator = prob[np.arange(len(target)), target] > fx.DET
+    keep = seq_train.certain_given_n(inputs)
+    assert by_generator[4] and by_generator[5 + 10 + 5] and not keep[4] and not keep[20]  # after the 5th / 6th A
+    assert (by_generator & keep).sum() == (inputs != 0).sum() == by_generator.sum() - 2
+    # seq_fsm's validation applies the same rule to the beyond set
+    torch.manual_seed(0)
+    model = build_model(dict(model="srn", num_input=2, num_hid=2, num_out=2))
+    fit = seq_fsm.gather(model, lang, seq_fsm.fresh(lang, 0, 0, 20))
+    machine, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"], 3, 2)
+    lines = []
+    seq_fsm.validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
+    rng = np.random.default_rng([0, 3])  # the beyond set's stream (purpose 3)
+    ns = [rng.integers(5, 9, size=lang.num_strings) for _ in range(20)]
+    row = next(line for line in lines if line.startswith("beyond (n 5..8)"))
+    assert int(row.split()[3]) == sum(2 * int(n.sum()) - 1 for n in ns), row  # the B's, less each last one
+    row = next(line for line in lines if line.startswith("  strings with n = 5"))
+    fives = sum(2 * 5 * int((n == 5).sum()) - (n[-1] == 5) for n in ns)
+    assert int(row.split()[5]) == fives, row
+
+
 def test_reber_states_line_up_with_the_grammar(capsys):
     lang = ReberLanguage()
     spots = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 6, 7)])  # start and nodes 1..6
@@ -181,10 +196,8 @@ def test_lstm_context_plot_and_summary(tmp_path, capsys, no_display):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--sequences", "0"], "--sequences must be at least 1"),
     (["--states", "1"], "--states must be at least 2"),
     (["--tv", "0"], "--tv must be in (0, 1]"),
-    (["--epoch", "0"], "--epoch must be at least 1"),
     (["--embed"], "--embed applies to --lang reber only"),
     (["--epoch", "3"], "no checkpoint"),
 ])
@@ -193,6 +206,22 @@ def test_bad_input_gives_a_message(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert status == 1 and message in err, err
     assert not (tmp_path / "plot").exists()
+
+
+@pytest.mark.parametrize("flag", ["--sequences", "--validate", "--threads", "--epoch", "--hid"])
+def test_counts_must_be_positive(tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as exit_:
+        seq_fsm.main([flag, "0", "--out_path", str(tmp_path)])
+    assert exit_.value.code == 2 and f"argument {flag}: must be above 0, got 0" in capsys.readouterr().err
+
+
+def test_mismatched_checkpoint_lists_the_existing_ones(tmp_path, capsys):
+    """seq_fsm finds checkpoints as seq_plot does (seq_plot.resolve_checkpoint), message included."""
+    config = dict(lang="anb2n", embed=False, length=4, model="srn", num_input=2, num_hid=3, num_out=2)
+    save_checkpoint(tmp_path / "anb2n_srn2_20.pth", build_model(config), config)
+    status = run_main(seq_fsm.main, ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
+    err = capsys.readouterr().err
+    assert status == 1 and "holds a srn with 3 hidden units" in err and f"checkpoints in {tmp_path}/" in err
 
 
 def test_broken_checkpoint_and_command_line_exit_cleanly(tmp_path):

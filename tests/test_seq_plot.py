@@ -11,6 +11,7 @@ import seq_plot
 from runtime import pyplot, run_main
 from seq_models import build_model, save_checkpoint
 from seq_train import lang_tag
+from conftest import is_jpeg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,17 +26,6 @@ def make_checkpoint(folder, lang, model, hid, k, embed=False, num_symbols=None):
     path = os.path.join(folder, f"{lang_tag(lang, embed)}_{model}{hid}_{k}.pth")
     save_checkpoint(path, net, config, seen=k * 1000)
     return path
-
-
-@pytest.fixture
-def no_display(monkeypatch):
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-
-
-def is_jpeg(path):
-    with open(path, "rb") as handle:
-        return handle.read(3) == b"\xff\xd8\xff"
 
 
 def test_srn_plot_course_file_name(tmp_path, capsys, no_display):
@@ -139,8 +129,11 @@ def test_bad_plot_flags(tmp_path, capsys):
     make_checkpoint(tmp_path, "anb2n", "srn", 2, 10)
     status, err = run_plot(["--lang", "anb2n", "--context", "--out_path", str(tmp_path)], capsys)
     assert status == 1 and "--context plots an LSTM's cell states" in err
-    status, err = run_plot(["--lang", "anb2n", "--num_plot", "0", "--out_path", str(tmp_path)], capsys)
-    assert status == 1 and "--num_plot must be at least 1" in err
+    for flag, value in (("--num_plot", "0"), ("--hid", "0"), ("--hid", "-3"), ("--epoch", "0")):
+        with pytest.raises(SystemExit) as exit_:
+            run_plot(["--lang", "anb2n", flag, value, "--out_path", str(tmp_path)], capsys)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and f"argument {flag}: must be above 0, got {value}" in err, err
     with pytest.raises(SystemExit) as exit_:
         run_plot(["--lang", "xyz"], capsys)
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
@@ -162,3 +155,17 @@ def test_collect_states_for_analysis():
     assert data["state"].tolist() == np.concatenate([s[2] for s in samples]).tolist()
     assert data["symbol"].tolist() == np.concatenate([s[0][:-1] for s in samples]).tolist()
     np.testing.assert_allclose(data["output"].sum(1), 1.0, rtol=1e-5)
+
+
+def test_one_unit_network_says_there_is_nothing_to_plot(tmp_path, capsys, no_display):
+    make_checkpoint(tmp_path, "anb2n", "srn", 1, 10)
+    status = seq_plot.main(["--lang", "anb2n", "--hid", "1", "--num_plot", "1", "--out_path", str(tmp_path),
+                            "--plot-dir", str(tmp_path / "plot")])
+    out = capsys.readouterr().out
+    assert status == 0 and "no plots: a network with 1 hidden unit has no pair of units to plot" in out
+    assert not (tmp_path / "plot").exists()
+
+
+def test_plot_dir_is_an_alias_of_plot_path():
+    parser = seq_plot.build_parser()
+    assert parser.parse_args(["--plot-dir", "a"]).plot_path == parser.parse_args(["--plot_path", "a"]).plot_path == "a"

@@ -120,3 +120,15 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path):
     model, saved = load_checkpoint(ckpt)
     assert saved["seen"] >= 10000
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("script", ["seq_train", "seq_plot", "seq_fsm"])
+def test_help_states_real_defaults(script, capsys):
+    """No argparse "(default: None)" and the like: each help text says the real default itself."""
+    module = __import__(script)
+    with pytest.raises(SystemExit):
+        module.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for wrong in ("(default: None)", "(default: False)", "(default per language)"):
+        assert wrong not in text
+    assert "(default: anb2n)" in text and "(default: srn)" in text
