@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from anb2n import MULTIPLIERS, make_language as make_anbn
 from reber import SHORTEST, ReberLanguage
-from runtime import UserError, run_main, seed_everything
+from runtime import UserError, ensure_folder, run_main, seed_everything
 from seq_models import Population, build_model, save_checkpoint
 
 LANGS = (*MULTIPLIERS, "reber")
@@ -343,6 +343,7 @@ def resolve(args):
 
 def run(args, lang):
     """Build the network(s), train, print the verdict; returns the exit status."""
+    ensure_folder(args.out_path)  # fail now rather than at the first checkpoint
     seed_everything(args.seed)
     rng = np.random.default_rng(args.seed)
     config = dict(lang=args.lang, embed=args.embed, length=lang.length, model=args.model,

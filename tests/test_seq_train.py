@@ -132,3 +132,12 @@ def test_help_states_real_defaults(script, capsys):
     for wrong in ("(default: None)", "(default: False)", "(default per language)"):
         assert wrong not in text
     assert "(default: anb2n)" in text and "(default: srn)" in text
+
+
+def test_unwritable_out_path_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "1", "--out_path", str(blocker / "net")])
+    captured = capsys.readouterr()
+    assert status == 1 and "cannot create the folder" in captured.err
+    assert "epoch:" not in captured.out
