@@ -47,25 +47,47 @@ def timed_epoch(model, batches, lr, mom):
     return time.perf_counter() - started
 
 
+def parse_sizes(parser, texts):
+    """Filter counts written like 16x32 -> [(16, 32), ...]."""
+    try:
+        sizes = [tuple(int(c) for c in text.lower().split("x")) for text in texts]
+    except ValueError:
+        sizes = [()]
+    if any(len(size) != 2 or min(size) < 1 for size in sizes):
+        parser.error("--conv-filters takes sizes like 16x32")
+    return sizes
+
+
 def main(argv=None):
     """Time each net both ways and print a Markdown table with the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nets", nargs="+", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
-                        help="which nets to time (default all three)")
+    parser.add_argument("--nets", nargs="*", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
+                        help="which nets to time with their default sizes (default all three)")
+    parser.add_argument("--full-hid", nargs="*", type=int, default=[], metavar="H",
+                        help="also time NetFull with these hidden sizes, both paths")
+    parser.add_argument("--conv-filters", nargs="*", default=[], metavar="C1xC2",
+                        help="also time NetConv with these filter counts (e.g. 16x32), in-memory path only")
     parser.add_argument("--data", default=None, help="data directory (default $KMNIST_DATA, else ./data)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     args = parser.parse_args(argv)
+    if any(hid < 1 for hid in args.full_hid):
+        parser.error("--full-hid takes sizes of at least 1")
+    jobs = [(net, {}, True) for net in args.nets]
+    jobs += [("full", {"hid": hid}, True) for hid in args.full_hid]
+    jobs += [("conv", {"conv1": c1, "conv2": c2}, False) for c1, c2 in parse_sizes(parser, args.conv_filters)]
+
     root = kmnist.data_root(args.data)
     images, labels = kmnist.load_split(root, "train", download=False)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch of 60,000 images, batch {args.batch_size}")
     rows = []
-    for net in args.nets:
+    for net, sizes, both_paths in jobs:
+        label = net + "".join(f" {key}={value}" for key, value in sizes.items())
         torch.manual_seed(0)
-        initial = build_model(net).state_dict()
+        initial = build_model(net, **sizes).state_dict()
         settings = NET_DEFAULTS[net]
         seconds = {}
-        for path in ("course", "in-memory"):
-            model = build_model(net)
+        for path in ("course", "in-memory") if both_paths else ("in-memory",):
+            model = build_model(net, **sizes)
             model.load_state_dict(initial)
             if path == "course":
                 batches = course_batches(root, args.batch_size)
@@ -73,11 +95,12 @@ def main(argv=None):
                 batches = kmnist.Batches(images, labels, args.batch_size, shuffle=True, seed=0,
                                          shift=settings["shift"])
             seconds[path] = timed_epoch(model, batches, settings["lr"], settings["mom"])
-            print(f"{net:5s} {path:10s} {seconds[path]:7.1f} s", flush=True)
-        rows.append((net, seconds["course"], seconds["in-memory"]))
+            print(f"{label:20s} {path:10s} {seconds[path]:7.1f} s", flush=True)
+        rows.append((label, seconds.get("course"), seconds["in-memory"]))
     print("\n| net | course's path s/epoch | in-memory s/epoch | speed-up |\n|---|---|---|---|")
-    for net, course, memory in rows:
-        print(f"| {net} | {course:.1f} | {memory:.1f} | {course / memory:.1f}x |")
+    for label, course, memory in rows:
+        course_text, ratio = ("-", "-") if course is None else (f"{course:.1f}", f"{course / memory:.1f}x")
+        print(f"| {label} | {course_text} | {memory:.1f} | {ratio} |")
 
 
 if __name__ == "__main__":
