@@ -17,7 +17,7 @@ import time
 import torch
 
 from check import MLP, FullBatchAdam, accuracy, activation_table, dividing_lines, load_data, plot_network, plot_unit
-from runtime import UserError, run_main, seed_everything
+from runtime import UserError, number, positive, run_main, seed_everything
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
 HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
@@ -25,45 +25,23 @@ REPORT_EVERY = 100     # epochs between progress lines
 MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
 
 
-def _count(low):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small; the least is {low}")
-        return value
-    return parse
-
-
-def _positive(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
-    return value
-
-
 def parse_args(argv=None):
     """The command-line flags: the course's names and defaults, plus seed, plot folder, data file and restarts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hid", type=_count(1), default=4, help="number of hidden units (default 4)")
+    parser.add_argument("--hid", type=number(int, low=1), default=4, help="number of hidden units (default 4)")
     parser.add_argument("--act", choices=["sig", "step"], default="sig",
                         help="unit activation: sigmoid or Heaviside step (default sig)")
-    parser.add_argument("--init", type=_positive, default=0.15,
+    parser.add_argument("--init", type=positive(float), default=0.15,
                         help="standard deviation of the normal initial weights (default 0.15)")
     parser.add_argument("--set_weights", action="store_true",
                         help="start from the hand-designed weights in check.py (scaled up for --act sig)")
-    parser.add_argument("--lr", type=_positive, default=0.001, help="Adam learning rate (default 0.001)")
-    parser.add_argument("--epoch", type=_count(1), default=200000,
+    parser.add_argument("--lr", type=positive(float), default=0.001, help="Adam learning rate (default 0.001)")
+    parser.add_argument("--epoch", type=number(int, low=1), default=200000,
                         help="the most training epochs, restarts included (default 200000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--restarts", type=_count(0), default=5,
+    parser.add_argument("--restarts", type=number(int, low=0), default=5,
                         help="how many times a stuck run may start again from new random weights (default 5)")
-    parser.add_argument("--patience", type=_count(REPORT_EVERY), default=20000,
+    parser.add_argument("--patience", type=number(int, low=REPORT_EVERY), default=20000,
                         help="epochs without the loss dropping by 1e-4 that count as stuck (default 20000)")
     parser.add_argument("--plot-dir", default="plot", help="folder for the plots (default plot)")
     parser.add_argument("--data", default=DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 import kmnist
 from kuzu import NETS, build_model, parameter_arithmetic
-from runtime import (UserError, atomic_torch_save, ensure_folder, pick_device, pyplot, run_main, save_figure,
-                     seed_everything)
+from runtime import (UserError, atomic_torch_save, ensure_folder, number, pick_device, positive, pyplot, run_main,
+                     save_figure, seed_everything)
 
 # Settings a net gets when the user passes none; chosen by measurement (README, "Part 1").
 NET_DEFAULTS = {
@@ -32,20 +32,20 @@ def parse_args(argv):
     """The command line, compatible with the course's kuzu_main.py."""
     parser = argparse.ArgumentParser(description="Train and test a classifier on Kuzushiji-MNIST (KMNIST).")
     parser.add_argument("--net", choices=NETS, default="full", help="lin, full or conv (default full)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01; full 0.02, conv 0.03)")
-    parser.add_argument("--mom", type=float, default=None, help="momentum (default 0.5; full and conv 0.9)")
-    parser.add_argument("--epochs", type=int, default=10, help="number of training epochs (default 10)")
+    parser.add_argument("--lr", type=positive(float), default=None, help="learning rate (default 0.01; full 0.02, conv 0.03)")
+    parser.add_argument("--mom", type=number(float, low=0), default=None, help="momentum (default 0.5; full and conv 0.9)")
+    parser.add_argument("--epochs", type=positive(int), default=10, help="number of training epochs (default 10)")
     parser.add_argument("--no_cuda", action="store_true", help="never use CUDA")
-    parser.add_argument("--hid", type=int, default=500, help="hidden units of NetFull (default 500)")
-    parser.add_argument("--conv1", type=int, default=32, help="filters in NetConv's first layer (default 32)")
-    parser.add_argument("--conv2", type=int, default=64, help="filters in NetConv's second layer (default 64)")
-    parser.add_argument("--fc", type=int, default=128, help="units in NetConv's hidden layer (default 128)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="NetConv's dropout before the output (default 0.3)")
-    parser.add_argument("--shift", type=int, default=None,
+    parser.add_argument("--hid", type=positive(int), default=500, help="hidden units of NetFull (default 500)")
+    parser.add_argument("--conv1", type=positive(int), default=32, help="filters in NetConv's first layer (default 32)")
+    parser.add_argument("--conv2", type=positive(int), default=64, help="filters in NetConv's second layer (default 64)")
+    parser.add_argument("--fc", type=positive(int), default=128, help="units in NetConv's hidden layer (default 128)")
+    parser.add_argument("--dropout", type=number(float, low=0), default=0.3, help="NetConv's dropout before the output (default 0.3)")
+    parser.add_argument("--shift", type=number(int, low=0), default=None,
                         help="random shift of training images by up to this many pixels (default 0; conv 2)")
     parser.add_argument("--schedule", choices=("cosine", "const"), default="cosine",
                         help="learning rate over the run: cosine decay to 0 or constant (default cosine)")
-    parser.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
+    parser.add_argument("--batch-size", type=positive(int), default=64, help="training batch size (default 64)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--data", default=None,
                         help="data directory holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
@@ -60,11 +60,8 @@ def parse_args(argv):
     for name in ("lr", "mom", "shift"):
         if getattr(args, name) is None:
             setattr(args, name, NET_DEFAULTS[args.net][name])
-    for name in ("epochs", "hid", "conv1", "conv2", "fc", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.lr <= 0 or not 0 <= args.mom < 1 or not 0 <= args.dropout < 1 or not 0 <= args.shift <= 4:
-        parser.error("need --lr > 0, 0 <= --mom < 1, 0 <= --dropout < 1 and 0 <= --shift <= 4")
+    if args.mom >= 1 or args.dropout >= 1 or args.shift > 4:
+        parser.error("need --mom and --dropout below 1 and --shift at most 4")
     return args
 
 

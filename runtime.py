@@ -5,6 +5,8 @@ traceback, seeded randomness, the choice of device, files (checkpoints,
 plots) written atomically so that a failure or Ctrl-C never leaves a half
 file behind, and matplotlib that works without a display.
 """
+import argparse
+import math
 import os
 import random
 import sys
@@ -34,6 +36,28 @@ def run_main(main, argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return 0 if status is None else status
+
+
+def number(kind, low=None, above=None):
+    """An argparse type for a finite number of ``kind`` (int or float), at least ``low`` or above ``above``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if low is not None and value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        if above is not None and not value > above:
+            raise argparse.ArgumentTypeError(f"must be above {above}, got {text}")
+        return value
+    return parse
+
+
+def positive(kind):
+    """An argparse type for numbers of ``kind`` that must be above zero."""
+    return number(kind, above=0)
 
 
 def seed_everything(seed):

@@ -32,9 +32,9 @@ import torch
 
 import fsm_extract as fx
 from fsm_plots import context_figure, graph_figure, predicted_text, scatter_figure
-from runtime import UserError, atomic_write_text, pyplot, run_main, seed_everything, save_figure
+from runtime import UserError, atomic_write_text, positive, pyplot, run_main, seed_everything, save_figure
 from seq_plot import add_checkpoint_flags, collect_states, language_for, resolve_checkpoint
-from seq_train import certain_given_n, lang_tag, positive
+from seq_train import certain_given_n, lang_tag
 
 BEYOND = 4  # validate beyond the training range on n = length+1 .. length+BEYOND
 

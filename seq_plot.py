@@ -23,9 +23,9 @@ import sys
 import numpy as np
 import torch
 
-from runtime import UserError, pyplot, run_main, save_figure
+from runtime import UserError, positive, pyplot, run_main, save_figure
 from seq_models import load_checkpoint
-from seq_train import (LANGS, checkpoint_path, collate, format_steps, lang_tag, make_language, positive,
+from seq_train import (LANGS, checkpoint_path, collate, format_steps, lang_tag, make_language,
                        settings_for)
 
 VIEWS = {"front": (20, -60), "side": (20, 30), "top": (85, -90)}  # (elevation, azimuth)

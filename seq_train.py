@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from anb2n import MULTIPLIERS, make_language as make_anbn
 from reber import SHORTEST, ReberLanguage
-from runtime import UserError, ensure_folder, run_main, seed_everything
+from runtime import UserError, ensure_folder, positive, run_main, seed_everything
 from seq_models import Population, build_model, save_checkpoint
 
 LANGS = (*MULTIPLIERS, "reber")
@@ -269,19 +269,6 @@ def train(args, model, lang, rng, config, progress, log=print):
         if stop:
             log(f"stopping: the loss stayed below {args.until} for the last {UNTIL_REPORTS} reports")
             break
-
-
-def positive(kind):
-    """An argparse type for numbers that must be above zero."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-        return value
-    return parse
 
 
 def build_parser():

@@ -83,7 +83,9 @@ def test_unknown_net_is_an_argparse_error():
 
 def test_bad_numbers_are_refused():
     result = run_kuzu("--lr", "-1")
-    assert result.returncode == 2 and "--lr > 0" in result.stderr
+    assert result.returncode == 2 and "argument --lr: must be above 0, got -1" in result.stderr
+    result = run_kuzu("--mom", "1.5")
+    assert result.returncode == 2 and "--mom and --dropout below 1" in result.stderr
 
 
 def test_missing_data_gives_one_clear_paragraph_and_no_traceback(tmp_path):
