@@ -159,7 +159,7 @@ class FullBatchAdam:
     The same update as ``torch.optim.Adam(net.parameters(), lr, weight_decay=...)``
     on ``F.binary_cross_entropy(net(x), y)``, written out by hand in numpy
     (float64). For nine items torch's per-call overhead dominates; this runs
-    an epoch about eight times faster. ``write_to(net)`` copies the weights back.
+    an epoch about nine times faster (20 µs against 190 µs here). ``write_to(net)`` copies the weights back.
     """
 
     def __init__(self, net, x, y, lr=0.001, weight_decay=1e-5, betas=(0.9, 0.999), eps=1e-8):
