@@ -14,10 +14,8 @@ import os
 import sys
 import time
 
-import torch
-
 from check import MLP, FullBatchAdam, accuracy, activation_table, dividing_lines, load_data, plot_network, plot_unit
-from runtime import UserError, number, positive, run_main, seed_everything
+from runtime import UserError, ensure_folder, number, positive, run_main, seed_everything, torch_threads
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
 HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
@@ -107,16 +105,9 @@ def main(argv=None):
     x, y = load_data(args.data)
     if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
         raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
-    try:
-        os.makedirs(args.plot_dir, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot make the plot folder {args.plot_dir}: {err.strerror or err}") from None
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 9-item network: threads only add overhead
-    try:
+    ensure_folder(args.plot_dir)
+    with torch_threads(1):  # a 9-item network: threads only add overhead
         run(args, x, y)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def run(args, x, y):
@@ -144,10 +135,7 @@ def run(args, x, y):
     print(activation_table(net, x, y))
     print("\nDividing lines of the hidden units:")
     print("\n".join(dividing_lines(net)))
-    try:
-        written = write_plots(net, x, y, args)
-    except OSError as err:
-        raise UserError(f"cannot write the plots to {args.plot_dir}: {err.strerror or err}") from None
+    written = write_plots(net, x, y, args)  # an unwritable file is a UserError from save_figure
     print(f"\nPlots ({'trained' if trained else 'set'} weights): " + ", ".join(written))
 
 

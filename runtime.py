@@ -6,6 +6,7 @@ plots) written atomically so that a failure or Ctrl-C never leaves a half
 file behind, and matplotlib that works without a display.
 """
 import argparse
+import contextlib
 import math
 import os
 import random
@@ -68,6 +69,19 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def torch_threads(count):
+    """Run the block with ``count`` torch CPU threads, then restore the count there was."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def pick_device(name="auto", no_cuda=False):

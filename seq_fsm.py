@@ -28,11 +28,11 @@ import os
 import sys
 
 import numpy as np
-import torch
 
 import fsm_extract as fx
 from fsm_plots import context_figure, graph_figure, predicted_text, scatter_figure
-from runtime import UserError, atomic_write_text, positive, pyplot, run_main, seed_everything, save_figure
+from runtime import (UserError, atomic_write_text, positive, pyplot, run_main, save_figure, seed_everything,
+                     torch_threads)
 from seq_plot import add_checkpoint_flags, collect_states, language_for, resolve_checkpoint
 from seq_train import certain_given_n, lang_tag
 
@@ -314,12 +314,8 @@ def main(argv=None):
     model, ckpt, path = resolve_checkpoint(args)
     config = ckpt["config"]
     lang = language_for(config, args.length, path)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
+    with torch_threads(args.threads):
         return extract_and_report(args, model, config, lang, path)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def extract_and_report(args, model, config, lang, path):
