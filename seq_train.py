@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from anb2n import MULTIPLIERS, make_language as make_anbn
 from reber import SHORTEST, ReberLanguage
-from runtime import UserError, ensure_folder, positive, run_main, seed_everything
+from runtime import UserError, ensure_folder, positive, run_main, seed_everything, torch_threads
 from seq_models import Population, build_model, save_checkpoint
 
 LANGS = (*MULTIPLIERS, "reber")
@@ -230,8 +230,7 @@ def train(args, model, lang, rng, config, progress, log=print):
         optimizer.step()
         with torch.no_grad():
             logits = logits.detach()
-            sq = (logits.softmax(-1) - prob.unsqueeze(2)).square().sum(-1) * mask.unsqueeze(-1)
-            window_loss += (sq.sum(1) / (mask.sum(1, keepdim=True) * lang.num_symbols)).sum(0)
+            window_loss += sequence_losses(logits, prob.unsqueeze(2), mask.unsqueeze(-1)).sum(0)
             if args.embed:
                 rows = torch.arange(count)
                 pos = torch.tensor([lang.final_position(s[0]) for s in samples])
@@ -369,12 +368,8 @@ def main(argv=None):
         raise UserError("--init applies to --model srn only (the LSTM keeps torch's initialisation)")
     args = resolve(args)
     lang = make_language(args.lang, args.embed, args.length)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
+    with torch_threads(args.threads):
         return run(args, lang)
-    finally:
-        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":
