@@ -116,6 +116,11 @@ def most_confused(confusion, top=3):
     return [(kmnist.CLASSES[i // 10], kmnist.CLASSES[i % 10], int(off.flat[i])) for i in order]
 
 
+def format_pairs(pairs):
+    """Confused pairs as text: ``ma -> su: 142, ...`` (true -> chosen)."""
+    return ", ".join(f"{true} -> {chosen}: {count}" for true, chosen, count in pairs)
+
+
 def plot_confusion(confusion, net, accuracy, path):
     """Heatmap of the confusion matrix with the romanised class names."""
     plt = pyplot()
@@ -147,12 +152,11 @@ def plot_samples(images, labels, predicted, confused_pairs, net, path, per_class
     for cls in range(10):
         right = torch.nonzero((labels == cls) & (predicted == cls)).flatten()[:per_class].tolist()
         wrong = torch.nonzero((labels == cls) & (predicted != cls)).flatten()[:wrong_per_class].tolist()
-        for col in range(columns):
+        cells = right + [None] * (per_class - len(right)) + wrong + [None] * (wrong_per_class - len(wrong))
+        for col, index in enumerate(cells):
             ax = axes[cls, col]
             ax.set_xticks([])
             ax.set_yticks([])
-            index = right[col] if col < per_class and col < len(right) else (
-                wrong[col - per_class] if col >= per_class and col - per_class < len(wrong) else None)
             if index is None:
                 ax.axis("off")
                 continue
@@ -163,9 +167,8 @@ def plot_samples(images, labels, predicted, confused_pairs, net, path, per_class
                     spine.set_color("red")
                     spine.set_linewidth(2)
         axes[cls, 0].set_ylabel(kmnist.CLASSES[cls], rotation=0, labelpad=14, fontsize=10)
-    pairs = ", ".join(f"{a} -> {b}: {n}" for a, b, n in confused_pairs)
     fig.suptitle(f"KMNIST test examples, net {net} (red: misclassified, with the network's choice)\n"
-                 f"most confused: {pairs}", fontsize=9)
+                 f"most confused: {format_pairs(confused_pairs)}", fontsize=9)
     return save_figure(fig, path, dpi=100, bbox_inches="tight")
 
 
@@ -186,7 +189,8 @@ def main(argv=None):
     train_images, train_labels = kmnist.load_split(root, "train", device, download=not args.no_download)
     test_images, test_labels = kmnist.load_split(root, "test", device, download=False)
 
-    model = build_model(**model_settings(args)).to(device)
+    settings = model_settings(args)
+    model = build_model(**settings).to(device)
     total, arithmetic = parameter_arithmetic(model)
     print(f"net={args.net} lr={args.lr} mom={args.mom} epochs={args.epochs} batch-size={args.batch_size} "
           f"shift={args.shift} schedule={args.schedule} seed={args.seed} device={device}")
@@ -211,14 +215,14 @@ def main(argv=None):
         print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
               f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
         if args.save:
-            atomic_torch_save({"model": model_settings(args), "state_dict": model.state_dict(), "epoch": epoch,
+            atomic_torch_save({"model": settings, "state_dict": model.state_dict(), "epoch": epoch,
                                "accuracy": correct / len(test_labels), "args": vars(args)}, args.save)
         if args.dry_run:
             break
 
     accuracy = 100.0 * correct / len(test_labels)
     pairs = most_confused(confusion)
-    print("Most confused (true -> chosen): " + ", ".join(f"{a} -> {b}: {n}" for a, b, n in pairs))
+    print("Most confused (true -> chosen): " + format_pairs(pairs))
     print(f"Parameters: {total:,}")
     print(f"Test accuracy: {accuracy:.2f}%")
     saved = [plot_confusion(confusion, args.net, accuracy, os.path.join(args.plot_dir, f"kuzu_{args.net}_confusion.jpg")),
