@@ -22,9 +22,17 @@ ALPHABET = "ABCDEFGH"
 
 
 class AnbnLanguage:
-    """Generator of sequences of strings a^n b^(m1 n) c^(m2 n)..., with true next-symbol probabilities."""
+    """Generator of sequences of strings a^n b^(m1 n) c^(m2 n)..., with true next-symbol probabilities.
 
-    def __init__(self, mult=(2,), length=4, num_strings=5):
+    Shares its interface with reber.ReberLanguage (see languages.py):
+    ``tag``, ``symbols``, ``num_symbols``, ``counting``, ``has_final``,
+    ``get_sequence``, ``decode``.
+    """
+
+    counting = True  # the string's n decides what follows (see certain_given_n)
+    has_final = False  # no closing symbol scored on its own (that is embedded Reber)
+
+    def __init__(self, mult=(2,), length=4, num_strings=5, tag=None):
         mult = tuple(int(m) for m in mult)
         if not mult or len(mult) >= len(ALPHABET) or min(mult) < 1:
             raise ValueError(f"multipliers must be 1 to {len(ALPHABET) - 1} positive integers, got {mult}")
@@ -36,11 +44,27 @@ class AnbnLanguage:
         self.length = int(length)
         self.num_strings = int(num_strings)
         self.symbols = ALPHABET[: len(mult) + 1]
+        self.tag = tag or next((name for name, m in MULTIPLIERS.items() if m == mult), "counting")
 
     @property
     def num_symbols(self):
         """Size of the alphabet (inputs and outputs)."""
         return len(self.symbols)
+
+    def string_length(self, n):
+        """The number of symbols in the string with this n."""
+        return n * (1 + sum(self.mult))
+
+    @staticmethod
+    def certain_given_n(inputs):
+        """Mask over input positions: true where the next symbol is certain once n is known.
+
+        That is every input but an A (everything from the first B on). After
+        the n-th A the generator says B is certain when n >= length (the
+        training distribution), but in the language itself it is not: n is
+        not yet known there. Used to score sequences beyond the training range.
+        """
+        return np.asarray(inputs) != 0
 
     def get_sequence(self, rng):
         """Draw a training sequence: ``num_strings`` strings with n uniform on 1..length."""
@@ -59,7 +83,7 @@ class AnbnLanguage:
             n = int(n)
             if n < 1:
                 raise ValueError(f"n must be at least 1, got {n}")
-            total = n * (1 + sum(self.mult))
+            total = self.string_length(n)
             for k in range(1, n + 1):  # after reading the k-th A
                 seq.append(0)
                 p = np.zeros(self.num_symbols)
@@ -87,10 +111,3 @@ class AnbnLanguage:
     def decode(self, seq):
         """The symbols of an integer sequence as a string."""
         return "".join(self.symbols[int(s)] for s in seq)
-
-
-def make_language(lang, length=4, num_strings=5):
-    """The generator for a language name in MULTIPLIERS."""
-    if lang not in MULTIPLIERS:
-        raise ValueError(f"unknown language {lang!r}; choose from {', '.join(MULTIPLIERS)}")
-    return AnbnLanguage(MULTIPLIERS[lang], length=length, num_strings=num_strings)

@@ -15,6 +15,10 @@ import torch.nn as nn
 from runtime import UserError, pyplot, save_figure
 
 HEADER = ["x1", "x2", "target"]
+LARGEST_INPUT = 1e6  # inputs beyond this are refused: the plots and the sigmoid units make no sense there
+HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
+REPORT_EVERY = 100     # epochs between progress lines
+MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
 
 
 def load_data(path):
@@ -50,6 +54,9 @@ def load_data(path):
                 value = math.nan
             if not math.isfinite(value):
                 raise UserError(f"{path}, line {number}: {name} is {cell.strip()!r}, not a number")
+            if abs(value) > LARGEST_INPUT:
+                raise UserError(f"{path}, line {number}: {name} is {cell.strip()}; inputs must lie within "
+                                f"-{LARGEST_INPUT:g} to {LARGEST_INPUT:g}")
             values.append(value)
         if values[2] not in (0.0, 1.0):
             raise UserError(f"{path}, line {number}: target is {cells[2].strip()!r}; it must be 0 or 1")
@@ -242,6 +249,56 @@ class FullBatchAdam:
                 size = param.numel()
                 param.copy_(torch.from_numpy(self.theta[start:start + size]).view_as(param))
                 start += size
+
+
+class Diverged(UserError):
+    """The weights or the loss of the check network became NaN or infinite."""
+
+
+def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, log=print):
+    """Train ``net`` in place with full-batch Adam, restarting from new random weights when stuck.
+
+    Stops once 100% accuracy has held for HOLD_EPOCHS epochs, or after
+    ``epochs``; prints ``ep: ... loss: ... acc: ...`` every REPORT_EVERY
+    epochs. A run whose loss has not dropped by MIN_PROGRESS for
+    ``patience`` epochs short of 100% starts again, at most ``restarts``
+    times. Returns (epochs run, restarts used, whether 100% held).
+    """
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
+    used = held = 0
+    best, last_progress = float("inf"), 0
+    epoch = 0
+    while epoch < epochs and held < HOLD_EPOCHS:
+        epoch += 1
+        held = held + 1 if trainer.step() else 0
+        if epoch % REPORT_EVERY:
+            continue
+        loss, acc = trainer.loss(), trainer.accuracy()
+        if not (math.isfinite(loss) and np.isfinite(trainer.theta).all()):
+            raise Diverged(f"the training diverged at epoch {epoch}: the loss or the weights are no longer "
+                           f"finite (try a smaller --lr)")
+        log("ep:%5d loss: %6.4f acc: %5.2f" % (epoch, loss, acc))
+        if loss < best - MIN_PROGRESS:
+            best, last_progress = loss, epoch
+        elif held == 0 and epoch - last_progress >= patience and used < restarts:
+            used += 1
+            log(f"no progress for {epoch - last_progress} epochs (loss {loss:.4f}, acc {acc:.2f}): "
+                f"new random weights, restart {used} of at most {restarts}")
+            net.init_weights(init)
+            trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
+            best, last_progress = float("inf"), epoch
+    if not np.isfinite(trainer.theta).all():
+        raise Diverged(f"the training diverged by epoch {epoch}: the weights are no longer finite "
+                       f"(try a smaller --lr)")
+    trainer.write_to(net)
+    return epoch, used, held >= HOLD_EPOCHS
+
+
+def activations(net, x, y):
+    """Per item: [x1, x2, hidden units..., output, target] as plain numbers."""
+    with torch.no_grad():
+        out = net(x)
+    return torch.cat([x, net.hid, out, y], dim=1).tolist()
 
 
 def activation_table(net, x, y):

@@ -14,19 +14,18 @@ import os
 import sys
 import time
 
-from check import MLP, FullBatchAdam, accuracy, activation_table, dividing_lines, load_data, plot_network, plot_unit
-from runtime import UserError, ensure_folder, number, positive, run_main, seed_everything, torch_threads
+import check
+from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
+from records import Record
+from runtime import UserError, ensure_folder, number, positive, run_main, seed_everything, seed_number, torch_threads
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
-HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
-REPORT_EVERY = 100     # epochs between progress lines
-MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
 
 
 def parse_args(argv=None):
     """The command-line flags: the course's names and defaults, plus seed, plot folder, data file and restarts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hid", type=number(int, low=1), default=4, help="number of hidden units (default 4)")
+    parser.add_argument("--hid", type=number(int, low=1, high=1000), default=4, help="number of hidden units (default 4)")
     parser.add_argument("--act", choices=["sig", "step"], default="sig",
                         help="unit activation: sigmoid or Heaviside step (default sig)")
     parser.add_argument("--init", type=positive(float), default=0.15,
@@ -36,12 +35,13 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=positive(float), default=0.001, help="Adam learning rate (default 0.001)")
     parser.add_argument("--epoch", type=number(int, low=1), default=200000,
                         help="the most training epochs, restarts included (default 200000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_number(), default=0, help="random seed, 0 to 2**32-1 (default 0)")
     parser.add_argument("--restarts", type=number(int, low=0), default=5,
                         help="how many times a stuck run may start again from new random weights (default 5)")
-    parser.add_argument("--patience", type=number(int, low=REPORT_EVERY), default=20000,
+    parser.add_argument("--patience", type=number(int, low=check.REPORT_EVERY), default=20000,
                         help="epochs without the loss dropping by 1e-4 that count as stuck (default 20000)")
-    parser.add_argument("--plot-dir", default="plot", help="folder for the plots (default plot)")
+    parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
+                        help="folder for the plots and the run record (default plot)")
     parser.add_argument("--data", default=DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
     return parser.parse_args(argv)
 
@@ -54,33 +54,9 @@ def print_weights(net, heading):
         print(param.data)
 
 
-def train(net, x, y, args):
-    """Train ``net`` in place, restarting from new random weights when stuck.
-
-    Returns (epochs run, restarts used, whether 100% held for HOLD_EPOCHS).
-    """
-    trainer = FullBatchAdam(net, x, y, lr=args.lr, weight_decay=1e-5)
-    restarts = held = 0
-    best, last_progress = float("inf"), 0
-    epoch = 0
-    while epoch < args.epoch and held < HOLD_EPOCHS:
-        epoch += 1
-        held = held + 1 if trainer.step() else 0
-        if epoch % REPORT_EVERY:
-            continue
-        loss, acc = trainer.loss(), trainer.accuracy()
-        print("ep:%5d loss: %6.4f acc: %5.2f" % (epoch, loss, acc))
-        if loss < best - MIN_PROGRESS:
-            best, last_progress = loss, epoch
-        elif held == 0 and epoch - last_progress >= args.patience and restarts < args.restarts:
-            restarts += 1
-            print(f"no progress for {epoch - last_progress} epochs (loss {loss:.4f}, acc {acc:.2f}): "
-                  f"new random weights, restart {restarts} of at most {args.restarts}")
-            net.init_weights(args.init)
-            trainer = FullBatchAdam(net, x, y, lr=args.lr, weight_decay=1e-5)
-            best, last_progress = float("inf"), epoch
-    trainer.write_to(net)
-    return epoch, restarts, held >= HOLD_EPOCHS
+def run_name(args):
+    """The name of the run's record: check_<act>_<hid>, with _set for the hand-set weights."""
+    return f"check_{args.act}_{args.hid}" + ("_set" if args.set_weights else "")
 
 
 def write_plots(net, x, y, args):
@@ -96,6 +72,28 @@ def write_plots(net, x, y, args):
     return written
 
 
+def set_or_train(args, net, x, y, results):
+    """Load the hand design and/or train the network; fills ``results``; returns whether it trained."""
+    if args.set_weights:
+        net.set_weights()
+        print_weights(net, "Initial Weights:")
+        results["initial_accuracy"] = accuracy(net, x, y)
+        print("Initial Accuracy: ", results["initial_accuracy"])
+    if args.act == "sig" and not (args.set_weights and accuracy(net, x, y) == 100.0):
+        start = time.perf_counter()
+        epochs, restarts, reached = check.train(net, x, y, args.epoch, args.lr, args.init, args.restarts,
+                                                args.patience)
+        seconds = time.perf_counter() - start
+        why = (f"100% accuracy held for {check.HOLD_EPOCHS} epochs" if reached
+               else "the most (--epoch), without holding 100%")
+        print(f"Stopped at epoch {epochs}: {why} (restarts: {restarts}, training {seconds:.1f} s)")
+        print_weights(net, "Final Weights:")
+        results.update(epochs=epochs, restarts=restarts, reached=reached, training_s=round(seconds, 3))
+        print("Final Accuracy: ", accuracy(net, x, y))
+        return True
+    return False
+
+
 def main(argv=None):
     """Run the command for ``argv`` (default: the real command line)."""
     args = parse_args(argv)
@@ -106,37 +104,29 @@ def main(argv=None):
     if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
         raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
     ensure_folder(args.plot_dir)
+    record = Record("check_main.py", argv, vars(args))
     with torch_threads(1):  # a 9-item network: threads only add overhead
-        run(args, x, y)
+        written = run(args, x, y, record.results)
+    record.wrote(*written)
+    record.write(os.path.join(args.plot_dir, run_name(args) + ".json"), threads=1)
 
 
-def run(args, x, y):
-    """Set or train the network, then print what it computes and draw it."""
+def run(args, x, y, results):
+    """Set or train the network, then print what it computes and draw it; returns the files written."""
     seed_everything(args.seed)
-
     net = MLP(args.hid, args.act)
     net.init_weights(args.init)
-    trained = False
-    if args.set_weights:
-        net.set_weights()
-        print_weights(net, "Initial Weights:")
-        print("Initial Accuracy: ", accuracy(net, x, y))
-    if args.act == "sig" and not (args.set_weights and accuracy(net, x, y) == 100.0):
-        start = time.perf_counter()
-        epochs, restarts, reached = train(net, x, y, args)
-        seconds = time.perf_counter() - start
-        trained = True
-        why = f"100% accuracy held for {HOLD_EPOCHS} epochs" if reached else "the most (--epoch), without holding 100%"
-        print(f"Stopped at epoch {epochs}: {why} (restarts: {restarts}, training {seconds:.1f} s)")
-        print_weights(net, "Final Weights:")
-        print("Final Accuracy: ", accuracy(net, x, y))
-
+    trained = set_or_train(args, net, x, y, results)
     print("\nActivations (H1.. are the hidden units):")
     print(activation_table(net, x, y))
     print("\nDividing lines of the hidden units:")
     print("\n".join(dividing_lines(net)))
     written = write_plots(net, x, y, args)  # an unwritable file is a UserError from save_figure
     print(f"\nPlots ({'trained' if trained else 'set'} weights): " + ", ".join(written))
+    results.update(trained=trained, accuracy=accuracy(net, x, y), dividing_lines=dividing_lines(net),
+                   activations=activations(net, x, y), activation_table=activation_table(net, x, y),
+                   weights={name: p.detach().tolist() for name, p in net.named_parameters()})
+    return written
 
 
 if __name__ == "__main__":

@@ -9,7 +9,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from checkpoints import CheckpointError, check_fields, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
+
 NETS = ("lin", "full", "conv")
+# Training settings a net gets when the user passes none; chosen by measurement (docs/results.md).
+NET_DEFAULTS = {
+    "lin": {"lr": 0.01, "mom": 0.5, "shift": 0},
+    "full": {"lr": 0.02, "mom": 0.9, "shift": 0},
+    "conv": {"lr": 0.03, "mom": 0.9, "shift": 2},
+}
+# torch CPU threads per net when --threads is not given (None: torch's default, every core); docs/results.md
+THREAD_DEFAULTS = {"lin": 1, "full": 1, "conv": None}
+# The settings that rebuild each net, with their types (stored in checkpoints).
+SIZE_FIELDS = {"lin": {}, "full": {"hid": int}, "conv": {"conv1": int, "conv2": int, "fc": int, "dropout": (float, int)}}
 
 
 class NetLin(nn.Module):
@@ -95,9 +107,29 @@ def parameter_arithmetic(model):
     return total, lines
 
 
+def model_settings(net, hid=500, conv1=32, conv2=64, fc=128, dropout=0.3):
+    """The settings that rebuild the model ``net``: its name and the sizes it uses."""
+    every = {"hid": hid, "conv1": conv1, "conv2": conv2, "fc": fc, "dropout": dropout}
+    return {"net": net, **{name: every[name] for name in SIZE_FIELDS[net]}}
+
+
+def save_kuzu_checkpoint(path, model, settings, **extra):
+    """Write a Part 1 checkpoint: the model's weights with the settings that rebuild it."""
+    save_checkpoint(path, "kuzu", settings, model, **extra)
+
+
 def load_checkpoint(path, device="cpu"):
-    """Rebuild a model from a checkpoint written by kuzu_main.py --save; returns (model, checkpoint)."""
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(**checkpoint["model"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device), checkpoint
+    """Rebuild a model from a checkpoint written by kuzu_main.py --save; returns (model, checkpoint).
+
+    A file that is not such a checkpoint, or lacks a setting, is a
+    CheckpointError naming the file and the setting.
+    """
+    ckpt = load_lab_checkpoint(path, "kuzu", {"net": str})
+    config = ckpt["config"]
+    if config["net"] not in NETS:
+        raise CheckpointError(f"{path}: the setting net is {config['net']!r}, expected one of {', '.join(NETS)}")
+    check_fields(path, config, SIZE_FIELDS[config["net"]])
+    model = build_model(**{key: config[key] for key in ("net", *SIZE_FIELDS[config["net"]])})
+    load_weights(path, model, ckpt["state_dict"])
+    ckpt.setdefault("model", config)  # the earlier name of the settings, for older callers
+    return model.to(device), ckpt

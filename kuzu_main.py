@@ -4,7 +4,8 @@
 
 prints the course's loss lines, the confusion matrix and the accuracy after
 every epoch, then the most-confused pairs, the parameter count and the wall
-time, and saves a confusion heatmap and a grid of test examples in --plot-dir.
+time; saves a confusion heatmap, a grid of test examples and the training
+curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
 import argparse
 import os
@@ -13,19 +14,15 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import kmnist
-from kuzu import NETS, build_model, parameter_arithmetic
-from runtime import (UserError, atomic_torch_save, ensure_folder, number, pick_device, positive, pyplot, run_main,
-                     save_figure, seed_everything)
-
-# Settings a net gets when the user passes none; chosen by measurement (README, "Part 1").
-NET_DEFAULTS = {
-    "lin": {"lr": 0.01, "mom": 0.5, "shift": 0},
-    "full": {"lr": 0.02, "mom": 0.9, "shift": 0},
-    "conv": {"lr": 0.03, "mom": 0.9, "shift": 2},
-}
+from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, model_settings, parameter_arithmetic, \
+    save_kuzu_checkpoint
+from kuzu_plots import plot_confusion, plot_curve, plot_samples
+from kuzu_train import evaluate, format_pairs, make_scheduler, most_confused, train_epoch
+from records import Record
+from runtime import (UserError, ensure_folder, number, pick_device, positive, run_main, seed_everything, seed_number,
+                     torch_threads)
 
 
 def parse_args(argv):
@@ -46,7 +43,9 @@ def parse_args(argv):
     parser.add_argument("--schedule", choices=("cosine", "const"), default="cosine",
                         help="learning rate over the run: cosine decay to 0 or constant (default cosine)")
     parser.add_argument("--batch-size", type=positive(int), default=64, help="training batch size (default 64)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
+    parser.add_argument("--threads", type=positive(int), default=None,
+                        help="torch CPU threads (default: 1 for lin and full, every core for conv)")
     parser.add_argument("--data", default=None,
                         help="data directory holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
     parser.add_argument("--no-download", action="store_true", help="never try to download missing data")
@@ -54,182 +53,121 @@ def parse_args(argv):
                         help="where to train (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--save", default=None, metavar="PATH",
                         help="save a checkpoint (weights and settings) here after every epoch")
-    parser.add_argument("--plot-dir", default="plot", help="folder for the plots (default plot)")
-    parser.add_argument("--dry-run", action="store_true", help="one epoch of a single batch, to check the setup")
+    parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
+                        help="folder for the plots and the run record (default plot)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="one epoch of a single batch, to check the setup (files named kuzu_<net>_dry-run_*)")
     args = parser.parse_args(argv)
     for name in ("lr", "mom", "shift"):
         if getattr(args, name) is None:
             setattr(args, name, NET_DEFAULTS[args.net][name])
+    args.data = kmnist.data_root(args.data)
+    if args.threads is None:
+        args.threads = THREAD_DEFAULTS[args.net] or torch.get_num_threads()
     if args.mom >= 1 or args.dropout >= 1 or args.shift > 4:
         parser.error("need --mom and --dropout below 1 and --shift at most 4")
     return args
 
 
-def model_settings(args):
-    """The settings that rebuild the model (stored in checkpoints)."""
-    settings = {"net": args.net}
-    if args.net == "full":
-        settings["hid"] = args.hid
-    if args.net == "conv":
-        settings.update(conv1=args.conv1, conv2=args.conv2, fc=args.fc, dropout=args.dropout)
-    return settings
-
-
-def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False):
-    """One pass over the training batches, printing the course's loss line every 100 batches."""
-    model.train()
-    count = len(batches.labels)
-    for index, (images, labels) in enumerate(batches):
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.nll_loss(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        if index % 100 == 0:
-            print(f"Train Epoch: {epoch} [{index * batches.batch_size}/{count} "
-                  f"({100.0 * index / len(batches):.0f}%)]\tLoss: {loss.item():.6f}")
-        if dry_run:
-            break
-
-
-@torch.no_grad()
-def evaluate(model, images, labels, batch_size=1000):
-    """Test the model: returns (average loss, number correct, 10x10 confusion matrix, predictions)."""
-    model.eval()
-    total_loss = torch.zeros((), device=labels.device)
-    predictions = []
-    for start in range(0, len(labels), batch_size):
-        output = model(images[start:start + batch_size])
-        total_loss += F.nll_loss(output, labels[start:start + batch_size], reduction="sum")
-        predictions.append(output.argmax(dim=1))
-    predicted = torch.cat(predictions)
-    confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10)
-    correct = int(confusion.trace())
-    return total_loss.item() / len(labels), correct, confusion.cpu().numpy().astype(float), predicted.cpu()
-
-
-def most_confused(confusion, top=3):
-    """The ``top`` off-diagonal cells as (true name, chosen name, count), largest first."""
-    off = confusion.copy()
-    np.fill_diagonal(off, 0)
-    order = np.argsort(off, axis=None)[::-1][:top]
-    return [(kmnist.CLASSES[i // 10], kmnist.CLASSES[i % 10], int(off.flat[i])) for i in order]
-
-
-def format_pairs(pairs):
-    """Confused pairs as text: ``ma -> su: 142, ...`` (true -> chosen)."""
-    return ", ".join(f"{true} -> {chosen}: {count}" for true, chosen, count in pairs)
-
-
-def plot_confusion(confusion, net, accuracy, path):
-    """Heatmap of the confusion matrix with the romanised class names."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 6))
-    image = ax.imshow(confusion, cmap="Blues")
-    fig.colorbar(image, ax=ax)
-    ticks = range(len(kmnist.CLASSES))
-    ax.set_xticks(ticks, kmnist.CLASSES)
-    ax.set_yticks(ticks, kmnist.CLASSES)
-    ax.set_xlabel("network's choice")
-    ax.set_ylabel("true character")
-    ax.set_title(f"KMNIST confusion, net {net}, accuracy {accuracy:.2f}%")
-    threshold = confusion.max() / 2
-    for row in ticks:
-        for col in ticks:
-            value = int(confusion[row, col])
-            if value:
-                ax.text(col, row, str(value), ha="center", va="center", fontsize=7,
-                        color="white" if value > threshold else "black")
-    return save_figure(fig, path, dpi=120, bbox_inches="tight")
-
-
-def plot_samples(images, labels, predicted, confused_pairs, net, path, per_class=6, wrong_per_class=4):
-    """A row per class: correctly classified test images, then misclassified ones with the choice in red."""
-    plt = pyplot()
-    columns = per_class + wrong_per_class
-    fig, axes = plt.subplots(10, columns, figsize=(columns * 0.9, 10 * 0.95))
-    labels, predicted = labels.cpu(), predicted.cpu()
-    for cls in range(10):
-        right = torch.nonzero((labels == cls) & (predicted == cls)).flatten()[:per_class].tolist()
-        wrong = torch.nonzero((labels == cls) & (predicted != cls)).flatten()[:wrong_per_class].tolist()
-        cells = right + [None] * (per_class - len(right)) + wrong + [None] * (wrong_per_class - len(wrong))
-        for col, index in enumerate(cells):
-            ax = axes[cls, col]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if index is None:
-                ax.axis("off")
-                continue
-            ax.imshow(images[index, 0].cpu().numpy(), cmap="gray_r")
-            if col >= per_class:
-                ax.set_title(f"-> {kmnist.CLASSES[int(predicted[index])]}", color="red", fontsize=8, pad=2)
-                for spine in ax.spines.values():
-                    spine.set_color("red")
-                    spine.set_linewidth(2)
-        axes[cls, 0].set_ylabel(kmnist.CLASSES[cls], rotation=0, labelpad=14, fontsize=10)
-    fig.suptitle(f"KMNIST test examples, net {net} (red: misclassified, with the network's choice)\n"
-                 f"most confused: {format_pairs(confused_pairs)}", fontsize=9)
-    return save_figure(fig, path, dpi=100, bbox_inches="tight")
-
-
-def main(argv=None):
-    """Train, test after each epoch, report and plot."""
-    args = parse_args(argv)
-    started = time.perf_counter()
-    ensure_folder(args.plot_dir)  # fail now, not after the training, if the outputs cannot be written
+def check_outputs(args):
+    """Fail before training, not after, when the outputs cannot be written."""
+    if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
+        raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
     if args.save:
         if os.path.isdir(args.save):
             raise UserError(f"--save {args.save} is a folder; give a file name such as {args.save}/kuzu_{args.net}.pth")
         ensure_folder(os.path.dirname(os.path.abspath(args.save)))
-    seed_everything(args.seed)
-    device = pick_device(args.device, args.no_cuda)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    root = kmnist.data_root(args.data)
-    train_images, train_labels = kmnist.load_split(root, "train", device, download=not args.no_download)
-    test_images, test_labels = kmnist.load_split(root, "test", device, download=False)
 
-    settings = model_settings(args)
-    model = build_model(**settings).to(device)
-    total, arithmetic = parameter_arithmetic(model)
+
+def load_data(args, device):
+    """The training and test splits on the device."""
+    root = kmnist.data_root(args.data)
+    train = kmnist.load_split(root, "train", device, download=not args.no_download)
+    test = kmnist.load_split(root, "test", device, download=False)
+    return train, test
+
+
+def print_settings(args, device, arithmetic):
+    """The settings line and the parameter arithmetic, as printed at the start."""
     print(f"net={args.net} lr={args.lr} mom={args.mom} epochs={args.epochs} batch-size={args.batch_size} "
           f"shift={args.shift} schedule={args.schedule} seed={args.seed} device={device}")
     print("Independent parameters:")
     for line in arithmetic:
         print("  " + line)
 
-    batches = kmnist.Batches(train_images, train_labels, args.batch_size, shuffle=True, seed=args.seed,
-                             shift=args.shift)
+
+def train_and_test(args, model, settings, train, test, record):
+    """Train for --epochs, testing after each; returns (correct, confusion, predictions) of the last test."""
+    batches = kmnist.Batches(*train, args.batch_size, shuffle=True, seed=args.seed, shift=args.shift)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.mom)
-    steps = args.epochs * (1 if args.dry_run else len(batches))
-    if args.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    np.set_printoptions(precision=4, suppress=True)
+    scheduler = make_scheduler(optimizer, args.schedule, args.epochs * (1 if args.dry_run else len(batches)))
+    test_images, test_labels = test
+    epochs = record.results.setdefault("epochs", [])
     for epoch in range(1, args.epochs + 1):
         batches.set_epoch(epoch)
-        train_epoch(model, optimizer, scheduler, batches, epoch, args.dry_run)
+        train_loss = train_epoch(model, optimizer, scheduler, batches, epoch, args.dry_run)
         test_loss, correct, confusion, predicted = evaluate(model, test_images, test_labels)
         print(confusion)
         print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
               f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
+        epochs.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss, "correct": correct,
+                       "accuracy": 100.0 * correct / len(test_labels)})
         if args.save:
-            atomic_torch_save({"model": settings, "state_dict": model.state_dict(), "epoch": epoch,
-                               "accuracy": correct / len(test_labels), "args": vars(args)}, args.save)
+            save_kuzu_checkpoint(args.save, model, settings, epoch=epoch, accuracy=correct / len(test_labels),
+                                 args=vars(args))
         if args.dry_run:
             break
+    return correct, confusion, predicted
 
+
+def run_name(args):
+    """The name of the run's files: kuzu_<net>, or kuzu_<net>_dry-run for --dry-run."""
+    return f"kuzu_{args.net}" + ("_dry-run" if args.dry_run else "")
+
+
+def finish(args, record, test, correct, confusion, predicted):
+    """Print the summary lines, draw the figures and return their paths."""
+    test_images, test_labels = test
     accuracy = 100.0 * correct / len(test_labels)
     pairs = most_confused(confusion)
     print("Most confused (true -> chosen): " + format_pairs(pairs))
-    print(f"Parameters: {total:,}")
+    print(f"Parameters: {record.results['parameters']:,}")
     print(f"Test accuracy: {accuracy:.2f}%")
-    saved = [plot_confusion(confusion, args.net, accuracy, os.path.join(args.plot_dir, f"kuzu_{args.net}_confusion.jpg")),
-             plot_samples(test_images, test_labels, predicted, pairs, args.net,
-                          os.path.join(args.plot_dir, f"kuzu_{args.net}_samples.jpg"))]
-    if args.save:
-        saved.append(args.save)
+    prefix = os.path.join(args.plot_dir, run_name(args))
+    epochs = record.results["epochs"]
+    saved = [plot_confusion(confusion, args.net, accuracy, prefix + "_confusion.jpg"),
+             plot_samples(test_images, test_labels, predicted, pairs, args.net, prefix + "_samples.jpg"),
+             plot_curve([e["train_loss"] for e in epochs], [e["accuracy"] for e in epochs], args.net,
+                        prefix + "_curve.jpg")]
+    record.results.update(accuracy=accuracy, correct=correct, test_images=len(test_labels),
+                          confusion=confusion.astype(int), classes=list(kmnist.CLASSES),
+                          most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs])
+    return saved + ([args.save] if args.save else [])
+
+
+def main(argv=None):
+    """Train, test after each epoch, report, plot and record."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    check_outputs(args)
+    device = pick_device(args.device, args.no_cuda)
+    record = Record("kuzu_main.py", argv, vars(args))
+    with torch_threads(args.threads):
+        seed_everything(args.seed)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        train, test = load_data(args, device)
+        ensure_folder(args.plot_dir)
+        settings = model_settings(args.net, args.hid, args.conv1, args.conv2, args.fc, args.dropout)
+        model = build_model(**settings).to(device)
+        total, arithmetic = parameter_arithmetic(model)
+        record.results.update(parameters=total, arithmetic=arithmetic, model=settings)
+        print_settings(args, device, arithmetic)
+        np.set_printoptions(precision=4, suppress=True)
+        correct, confusion, predicted = train_and_test(args, model, settings, train, test, record)
+        saved = finish(args, record, test, correct, confusion, predicted)
+    record.wrote(*saved)
+    saved.append(record.write(os.path.join(args.plot_dir, run_name(args) + ".json"), device, args.threads))
     print("Saved: " + ", ".join(saved))
     print(f"Wall time: {time.perf_counter() - started:.1f} s")
     return 0

@@ -36,7 +36,12 @@ SHORTEST = 5  # BTXSE, BPVVE
 
 
 class ReberLanguage:
-    """Generator of Reber (or embedded Reber) strings with true probabilities and states."""
+    """Generator of Reber (or embedded Reber) strings with true probabilities and states.
+
+    Shares its interface with anb2n.AnbnLanguage (see languages.py).
+    """
+
+    counting = False
 
     def __init__(self, embed=False, length=SHORTEST):
         if length < 0:
@@ -44,6 +49,12 @@ class ReberLanguage:
         self.embed = bool(embed)
         self.length = int(length)
         self.symbols = SYMBOLS
+        self.tag = "reber_embed" if self.embed else "reber"
+
+    @property
+    def has_final(self):
+        """Whether the closing T/P (embedded grammar) is scored on its own."""
+        return self.embed
 
     @property
     def num_symbols(self):

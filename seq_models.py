@@ -7,15 +7,15 @@ fused layers (nn.RNN, nn.LSTM) for speed; ``trace`` also returns what
 analysis needs (the LSTM's cell states and gates at every step, computed
 step by step from the same weights).
 
-A checkpoint is a dict of plain types and tensors, ``{"config": {...},
-"state_dict": {...}, ...}``, so it loads with ``torch.load(weights_only=True)``;
+Checkpoints use the lab's one format (checkpoints.py, kind "seq"); their
 ``config`` holds model, num_input, num_hid and num_out, enough to rebuild
-the network with ``build_model``.
+the network with ``build_model``, and the language it was trained on.
 """
 import torch
 from torch import nn
 
-from runtime import atomic_torch_save
+from checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as \
+    save_lab_checkpoint
 
 
 class SRN_model(nn.Module):
@@ -170,6 +170,11 @@ class Population(nn.Module):
         return model
 
 
+# What a Part 3 checkpoint's config must hold, with the types (checkpoints.check_fields).
+CONFIG_FIELDS = {"model": str, "num_input": int, "num_hid": int, "num_out": int, "lang": str, "embed": bool,
+                 "length": int}
+
+
 def build_model(config):
     """A fresh (untrained) model from a config dict with model, num_input, num_hid, num_out."""
     cls = MODELS[config["model"]]
@@ -177,35 +182,24 @@ def build_model(config):
 
 
 def save_checkpoint(path, model, config, **extra):
-    """Write model weights with the config that rebuilds it, atomically."""
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    atomic_torch_save({"config": dict(config), "state_dict": state, **extra}, path)
+    """Write a Part 3 checkpoint: the network's weights with the config that rebuilds it (atomic)."""
+    save_lab_checkpoint(path, "seq", config, model, **extra)
 
 
 def load_checkpoint(path):
     """Load a checkpoint safely and rebuild its model; returns (model in eval mode, checkpoint dict).
 
-    Raises ValueError when the file is not a checkpoint of this project or
-    its weights do not fit the model its config describes.
+    Raises CheckpointError (naming the file and what is wrong) when the file
+    is not a Part 3 checkpoint, lacks a setting, or its weights do not fit
+    the model its config describes.
     """
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # unpickling refuses anything but plain data and tensors
-        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(ckpt, dict) or "config" not in ckpt or "state_dict" not in ckpt:
-        raise ValueError(f"{path} is not a checkpoint of seq_train.py (no config and state_dict)")
+    ckpt = load_lab_checkpoint(path, "seq", CONFIG_FIELDS)
     config = ckpt["config"]
-    missing = [k for k in ("model", "num_input", "num_hid", "num_out") if k not in config]
-    if missing or config["model"] not in MODELS:
-        raise ValueError(f"{path} has an incomplete config (missing {missing or 'a known model'})")
-    model = build_model(config)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()
-        raise ValueError(f"{path}: weights do not fit a {config['model']} with {config['num_hid']} hidden units: "
-                         f"{first[-1].strip() if first else err}") from None
+    if config["model"] not in MODELS:
+        raise CheckpointError(f"{path}: the setting model is {config['model']!r}, expected srn or lstm")
+    for name in ("num_input", "num_hid", "num_out"):
+        if config[name] < 1:
+            raise CheckpointError(f"{path}: the setting {name} is {config[name]}, expected at least 1")
+    model = load_weights(path, build_model(config), ckpt["state_dict"])
     model.eval()
     return model, ckpt

@@ -5,14 +5,13 @@
     python3 bench/check_bench.py --seeds 100 --first-seed 1000
 
 Each seed runs as its own process with the default flags (plots go to a
-temporary folder). Prints, per seed, whether 100% was reached, the epochs,
+temporary folder, whose run record check_sig_5.json gives the numbers). Prints, per seed, whether 100% was reached, the epochs,
 the restarts, the training time and the whole run's wall time; then how many
 seeds reached 100%, the medians and how many runs needed a restart. Wall
 times grow when --jobs is more than the free cores.
 """
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -22,9 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from records import read_record  # noqa: E402
 from runtime import UserError, run_main  # noqa: E402
-
-STOPPED = re.compile(r"^Stopped at epoch (\d+): (.*) \(restarts: (\d+), training ([\d.]+) s\)$", re.M)
 
 
 def run_seed(seed, extra):
@@ -35,15 +33,15 @@ def run_seed(seed, extra):
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - start
-    found = STOPPED.search(done.stdout)
-    if done.returncode != 0 or found is None:
-        raise UserError(f"seed {seed}: check_main.py failed (exit {done.returncode}):\n{done.stderr.strip()}")
+        if done.returncode != 0:
+            raise UserError(f"seed {seed}: check_main.py failed (exit {done.returncode}):\n{done.stderr.strip()}")
+        results = read_record(os.path.join(plots, "check_sig_5.json"))["results"]
     return {
         "seed": seed,
-        "reached": "Final Accuracy:  100.0" in done.stdout and found.group(2).startswith("100%"),
-        "epochs": int(found.group(1)),
-        "restarts": int(found.group(3)),
-        "train_s": float(found.group(4)),
+        "reached": results["reached"] and results["accuracy"] == 100.0,
+        "epochs": results["epochs"],
+        "restarts": results["restarts"],
+        "train_s": results["training_s"],
         "wall_s": wall,
     }
 

@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kmnist  # noqa: E402
-from kuzu import build_model  # noqa: E402
-from kuzu_main import NET_DEFAULTS  # noqa: E402
+from kuzu import NET_DEFAULTS, build_model  # noqa: E402
 from runtime import UserError, run_main  # noqa: E402
 
 

@@ -3,34 +3,36 @@
     python3 bench/kuzu_sweep.py --net conv --seeds 1 2 3 \
         --config "--conv1 16 --conv2 32" --config "--conv1 32 --conv2 64"
 
-Each (config, seed) is one kuzu_main.py process; --jobs runs several at once
-(use 1 when the times matter). Prints a Markdown table per run and per config
-(mean, min and max accuracy, mean wall time).
+Each (config, seed) is one kuzu_main.py process with its own temporary plot
+folder, whose run record (kuzu_<net>.json) gives the accuracy and the wall
+time; --jobs runs several at once (use 1 when the times matter). Prints a
+Markdown table per run and per config (mean, min and max accuracy, mean wall time).
 """
 import argparse
 import os
-import re
 import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from records import read_record  # noqa: E402
 from runtime import UserError, run_main  # noqa: E402
 
 
 def run_one(net, config, seed, extra):
-    """Run one training; returns (accuracy %, wall seconds) read from its output."""
-    command = [sys.executable, os.path.join(ROOT, "kuzu_main.py"), "--net", net, "--seed", str(seed),
-               *shlex.split(config), *extra]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    accuracy = re.search(r"Test accuracy: ([\d.]+)%", result.stdout)
-    wall = re.search(r"Wall time: ([\d.]+) s", result.stdout)
-    if result.returncode or not accuracy or not wall:
-        raise UserError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return float(accuracy.group(1)), float(wall.group(1))
+    """Run one training; returns (accuracy %, wall seconds) read from its run record."""
+    with tempfile.TemporaryDirectory(prefix="kuzu_sweep_") as plots:
+        command = [sys.executable, os.path.join(ROOT, "kuzu_main.py"), "--net", net, "--seed", str(seed),
+                   *shlex.split(config), *extra, "--plot-dir", plots]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        if result.returncode:
+            raise UserError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        record = read_record(os.path.join(plots, f"kuzu_{net}.json"))
+    return record["results"]["accuracy"], record["wall_time_s"]
 
 
 def main(argv=None):
@@ -42,8 +44,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds (default 1 2 3)")
     parser.add_argument("--jobs", type=int, default=1, choices=range(1, 65), metavar="{1..64}",
                         help="runs at once (default 1)")
-    parser.add_argument("--extra", default="--plot-dir /tmp/kuzu_sweep_plots",
-                        help="flags added to every run (default: plots to /tmp)")
+    parser.add_argument("--extra", default="",
+                        help="flags added to every run, quoted (default: none; the plots go to a temporary folder)")
     args = parser.parse_args(argv)
     configs = args.config or [""]
     extra = shlex.split(args.extra)

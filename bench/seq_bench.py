@@ -13,7 +13,8 @@ the default for embedded Reber) its network predicts the closing T/P of at
 least 99% of 1000 fresh sequences. For the counting languages it also
 measures every run beyond the training range: sequences of 5 strings with
 one fixed n (1 to 8), scoring the symbols that are certain given n
-(everything after the first B, seq_train.certain_given_n). Prints Markdown tables.
+(everything after the first B). Each run's numbers are read from its run
+record (``<out_path>/<lang>_<model><hid>.json``). Prints Markdown tables.
 """
 import argparse
 import os
@@ -31,10 +32,11 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from languages import LANGS, PREDICTED, collate, lang_tag, make_language  # noqa: E402
+from records import read_record  # noqa: E402
 from runtime import UserError, run_main  # noqa: E402
 from seq_models import load_checkpoint  # noqa: E402
-from seq_train import (LANGS, TARGET_LOSS, UNTIL_REPORTS, certain_given_n, collate, evaluate, lang_tag,  # noqa: E402
-                       make_language)
+from seq_training import LEARNED_SHARE, TARGET_LOSS, UNTIL_REPORTS, evaluate, settings_for  # noqa: E402
 
 EVAL_SEED = 1_000_003  # fresh test sequences come from a stream no training seed uses
 
@@ -51,32 +53,33 @@ def train_command(args, seed, out_path):
 
 
 def run_seed(args, seed, workdir):
-    """Train one seed in a subprocess; return its parsed output and wall time."""
+    """Train one seed in a subprocess; return what its run record says and its wall time."""
     out_path = os.path.join(workdir, f"seed{seed}")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.time()
     proc = subprocess.run(train_command(args, seed, out_path), capture_output=True, text=True, env=env, cwd=ROOT)
     wall = time.time() - start
-    losses = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("loss: ")]
-    last = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("saved "):
-            last = line[len("saved "):].strip()
-    return {"seed": seed, "rc": proc.returncode, "wall": wall, "losses": losses, "checkpoint": last,
-            "stderr": proc.stderr.strip().splitlines()[-1:] if proc.returncode else []}
+    run = {"seed": seed, "rc": proc.returncode, "wall": wall, "losses": [], "checkpoint": None,
+           "stderr": proc.stderr.strip().splitlines()[-1:] if proc.returncode else []}
+    if proc.returncode == 0:
+        hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
+        results = read_record(os.path.join(out_path, f"{lang_tag(args.lang, args.embed)}_{args.model}{hid}.json"))
+        run["losses"] = [report["loss"] for report in results["results"]["reports"]]
+        run["checkpoint"] = results["results"]["last_checkpoint"]
+    return run
 
 
 def beyond_range(model, lang, ns, strings=5):
-    """Per n: share of the symbols certain given n (after the first B) predicted with p > 0.5, and of whole strings."""
+    """Per n: share of the symbols certain given n (after the first B) predicted (p > PREDICTED), and of whole strings."""
     rows = {}
     for n in ns:
         seq, prob, state = lang.sequence_for([n] * strings)
         x, target, _, _ = collate([(seq, prob, state)], lang.num_symbols)
         with torch.no_grad():
             out = model(x)[1][0].softmax(-1)
-        right = (out.gather(-1, target[0].unsqueeze(-1)).squeeze(-1) > 0.5).numpy()
-        keep = certain_given_n(seq[:-1])  # from each string's first B on; its last symbol predicts the next A
-        string = np.arange(len(right)) // (n * (1 + sum(lang.mult)))
+        right = (out.gather(-1, target[0].unsqueeze(-1)).squeeze(-1) > PREDICTED).numpy()
+        keep = lang.certain_given_n(seq[:-1])  # from each string's first B on; its last symbol predicts the next A
+        string = np.arange(len(right)) // lang.string_length(n)
         scored = right[keep]
         whole = [bool(right[keep & (string == i)].all()) for i in range(strings)]
         rows[n] = (float(np.mean(scored)), float(np.mean(whole)))
@@ -94,10 +97,10 @@ def judge(args, run, lang):
     tail = run["losses"][-UNTIL_REPORTS:]
     run["tail_max"] = max(tail) if tail else float("nan")
     if args.criterion == "final":
-        run["pass"] = run["eval"]["final_right"] >= 0.99 * args.eval_sequences
+        run["pass"] = run["eval"]["final_right"] >= LEARNED_SHARE * args.eval_sequences
     else:
         run["pass"] = len(tail) == UNTIL_REPORTS and run["tail_max"] < args.target
-    if hasattr(lang, "mult"):
+    if lang.counting:
         run["beyond"] = beyond_range(model, lang, range(1, 9))
     return run
 
@@ -107,7 +110,8 @@ def report(args, runs):
     cmd = "python3 seq_train.py " + " ".join(shlex.quote(c) for c in train_command(args, 0, "net")[2:])
     lines = [f"Configuration: `{cmd.replace('--seed 0', '--seed <s>')}`", ""]
     if args.criterion == "final":
-        lines.append(f"Pass: closing T/P predicted (p > 0.5) on >= 99% of {args.eval_sequences} fresh sequences.")
+        lines.append(f"Pass: closing T/P predicted (p > {PREDICTED}) on >= {LEARNED_SHARE:.0%} of "
+                     f"{args.eval_sequences} fresh sequences.")
     else:
         lines.append(f"Pass: each of the last {UNTIL_REPORTS} reported losses below {args.target}.")
     header = "| seed | pass | last loss | max of last 10 | fresh loss | deterministic right | final T/P right | wall s |"
@@ -127,7 +131,7 @@ def report(args, runs):
     if beyond:
         ns = list(beyond[0]["beyond"])
         lines += ["", "Beyond the training range: share of the symbols certain given n (after the first B) predicted "
-                  "with p > 0.5, on 5 strings with that n (whole strings right in brackets).", "",
+                  f"with p > {PREDICTED}, on 5 strings with that n (whole strings right in brackets).", "",
                   "| seed | " + " | ".join(f"n={n}" for n in ns) + " |", "|---:|" + "---:|" * len(ns)]
         for r in beyond:
             cells = " | ".join(f"{s:.0%} ({w:.0%})" for s, w in r["beyond"].values())

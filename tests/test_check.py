@@ -73,8 +73,9 @@ def test_plots_are_valid_images_with_the_right_names(step_run):
 
     _, out, plot_dir = step_run
     names = sorted(os.listdir(plot_dir))
-    assert names == sorted(["hid_4_0.jpg", "hid_4_1.jpg", "hid_4_2.jpg", "hid_4_3.jpg", "out_4.jpg", "check_net_4.jpg"])
-    for name in names:
+    assert names == sorted(["hid_4_0.jpg", "hid_4_1.jpg", "hid_4_2.jpg", "hid_4_3.jpg", "out_4.jpg", "check_net_4.jpg",
+                            "check_step_4_set.json"])
+    for name in [n for n in names if n.endswith(".jpg")]:
         with open(plot_dir / name, "rb") as handle:
             assert handle.read(3) == b"\xff\xd8\xff", name  # JPEG
         image = matplotlib.image.imread(plot_dir / name)
@@ -92,7 +93,8 @@ def test_rescaled_sigmoid_network_classifies_all(capsys, tmp_path):
     assert "ep:" not in out
     assert "H4: 10.00*x1 + 10.00*x2 - 35.00 = 0" in out
     assert sorted(os.listdir(tmp_path)) == sorted(
-        ["hid_4_0.jpg", "hid_4_1.jpg", "hid_4_2.jpg", "hid_4_3.jpg", "out_4.jpg", "check_net_4.jpg"])
+        ["hid_4_0.jpg", "hid_4_1.jpg", "hid_4_2.jpg", "hid_4_3.jpg", "out_4.jpg", "check_net_4.jpg",
+         "check_sig_4_set.json"])
 
 
 def test_the_issues_reference_design_also_works_and_its_lines_read_as_written():
@@ -113,13 +115,13 @@ def test_sigmoid_hid5_reaches_100_percent(seed, capsys, tmp_path):
     assert re.search(r"^ep:  100 loss: \d\.\d{4} acc: \d\d\.\d\d$", out, re.M)
     assert "100% accuracy held for 2000 epochs" in out
     assert "Final Weights:" in out and out.count("Final Accuracy:  100.0\n") == 1
-    assert len(os.listdir(tmp_path)) == 6  # hid_5_0..4 and out_5, no diagram without set weights
+    assert sorted(os.listdir(tmp_path)) == sorted([f"hid_5_{k}.jpg" for k in range(5)] + ["out_5.jpg", f"check_sig_5.json"])
 
 
 def _train_args(**changes):
-    args = dict(epoch=3000, lr=0.001, init=0.15, restarts=5, patience=20000)
+    args = dict(epochs=3000, lr=0.001, init=0.15, restarts=5, patience=20000)
     args.update(changes)
-    return argparse.Namespace(**args)
+    return args
 
 
 def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(capsys):
@@ -129,7 +131,7 @@ def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(cap
         seed_everything(5)
         net = check.MLP(5, "sig")
         net.init_weights(0.15)
-        results.append((check_main.train(net, x, y, _train_args(epoch=30000)), net.in_hid.weight.clone()))
+        results.append((check.train(net, x, y, **_train_args(epochs=30000)), net.in_hid.weight.clone()))
     assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
     epochs, restarts, reached = results[0][0]
     assert reached and restarts == 0
@@ -145,7 +147,7 @@ def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
     net.init_weights(0.15)
     first = net.in_hid.weight.clone()
     # a learning rate this small makes no progress at all
-    epochs, restarts, reached = check_main.train(net, x, y, _train_args(epoch=1000, lr=1e-9, restarts=2, patience=100))
+    epochs, restarts, reached = check.train(net, x, y, **_train_args(epochs=1000, lr=1e-9, restarts=2, patience=100))
     out = capsys.readouterr().out
     assert (epochs, restarts, reached) == (1000, 2, False)
     assert "restart 1 of at most 2" in out and "restart 2 of at most 2" in out and "restart 3" not in out

@@ -73,6 +73,7 @@ def test_conv_saves_a_checkpoint_that_rebuilds_the_model(synthetic_kmnist, tmp_p
     assert round(saved["accuracy"] * 200) == accuracy
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
     assert sorted(os.listdir(checkpoint.parent)) == ["conv.pth"]  # no temporary files left
+    assert saved["format"] == "nn-lab checkpoint 1" and saved["kind"] == "kuzu"
 
 
 def test_unknown_net_is_an_argparse_error():

@@ -15,11 +15,13 @@ import pytest
 import torch
 
 import fsm_extract as fx
+import fsm_report as fr
 import seq_fsm
 import seq_train
 from anb2n import AnbnLanguage
 from reber import ReberLanguage
 from runtime import run_main
+from seq_trace import gather
 from seq_models import build_model, save_checkpoint
 from conftest import is_jpeg
 
@@ -79,7 +81,7 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     spots = np.array([[i % 4, i // 4] for i in range(12)], dtype=float) * 1.0  # state 0: the start
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
     args = argparse.Namespace(states=None, max_states=30, seed=0, tv=0.1)
-    machine, labels, result, met = seq_fsm.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    machine, labels, result, met = fr.choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and result["machine_right"] == result["det"]
     true_states = np.unique(fit["state"])
     assert machine.num_states == len(true_states) + 1  # the start is a state of its own
@@ -93,9 +95,9 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     assert np.array_equal(machine.next_state, truth.next_state)
     assert (machine.counts.sum(-1).max(-1) == machine.counts.max(-1).max(-1)).all()  # every transition unanimous
     assert np.allclose(machine.predict, truth.predict)
-    dot = seq_fsm.machine_dot(machine, lang.symbols, "synthetic")
+    dot = fr.machine_dot(machine, lang.symbols, "synthetic")
     assert dot.startswith('digraph "synthetic"') and 'start -> s0;' in dot and 's0 -> s1 [label="A (300/300)"];' in dot
-    table_text = seq_fsm.machine_table(machine, lang.symbols)
+    table_text = fr.machine_table(machine, lang.symbols)
     assert table_text.splitlines()[1].split()[:3] == ["0*", "300", "-"]
     # too many clusters split true states; merging equivalent states gives the true machine back
     split, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
@@ -126,16 +128,16 @@ def test_beyond_range_counts_only_what_the_language_makes_certain():
     seq, prob, _ = lang.sequence_for([5, 6])
     inputs, target = seq[:-1], seq[1:]
     by_generator = prob[np.arange(len(target)), target] > fx.DET
-    keep = seq_train.certain_given_n(inputs)
+    keep = lang.certain_given_n(inputs)
     assert by_generator[4] and by_generator[5 + 10 + 5] and not keep[4] and not keep[20]  # after the 5th / 6th A
     assert (by_generator & keep).sum() == (inputs != 0).sum() == by_generator.sum() - 2
     # seq_fsm's validation applies the same rule to the beyond set
     torch.manual_seed(0)
-    model = build_model(dict(model="srn", num_input=2, num_hid=2, num_out=2))
-    fit = seq_fsm.gather(model, lang, seq_fsm.fresh(lang, 0, 0, 20))
+    model = build_model(dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", embed=False, length=4))
+    fit = gather(model, lang, fr.fresh(lang, 0, 0, 20))
     machine, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"], 3, 2)
     lines = []
-    seq_fsm.validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
+    fr.validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
     rng = np.random.default_rng([0, 3])  # the beyond set's stream (purpose 3)
     ns = [rng.integers(5, 9, size=lang.num_strings) for _ in range(20)]
     row = next(line for line in lines if line.startswith("beyond (n 5..8)"))
@@ -150,9 +152,9 @@ def test_reber_states_line_up_with_the_grammar(capsys):
     spots = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 6, 7)])  # start and nodes 1..6
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
     args = argparse.Namespace(states=None, max_states=20, seed=0, tv=0.1)
-    machine, _, _, met = seq_fsm.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    machine, _, _, met = fr.choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and machine.num_states == 7
-    seq_fsm.grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
+    fr.grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
     out = capsys.readouterr().out
     assert ("extracted machine (7 states): purity 100.00%, inverse purity 100.00%, best one-to-one mapping "
             "100.00%, transitions the grammar makes too 100.00%") in out
@@ -162,7 +164,7 @@ def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsy
     net = tmp_path / "net"
     status = seq_train.main(["--lang", "anb2n", "--length", "2", "--hid", "2", "--epoch", "5", "--optim", "adam",
                              "--lr", "0.01", "--batch", "10", "--candidates", "1", "--init", "0.5",
-                             "--out_path", str(net)])
+                             "--out_path", str(net), "--plot_path", str(tmp_path / "train_plots")])
     trained = capsys.readouterr().out
     assert status == 0 and "verdict: learned" in trained, trained[-400:]
     plots = tmp_path / "plots"
@@ -175,7 +177,7 @@ def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsy
     assert int(det) > 1000 and machine_right == net_right == match == nearest == "100.00%" and stuck == "0", row
     assert "<- criterion met" in out and "number of states: " in out
     names = sorted(os.listdir(plots))
-    assert names == ["anb2n_srn2_fsm.dot", "anb2n_srn2_fsm.jpg", "anb2n_srn2_fsm_graph.jpg"]
+    assert names == ["anb2n_srn2_fsm.dot", "anb2n_srn2_fsm.jpg", "anb2n_srn2_fsm.json", "anb2n_srn2_fsm_graph.jpg"]
     assert is_jpeg(plots / "anb2n_srn2_fsm.jpg") and is_jpeg(plots / "anb2n_srn2_fsm_graph.jpg")
     assert (plots / "anb2n_srn2_fsm.dot").read_text().startswith('digraph "anb2n_srn2"')
 
@@ -191,13 +193,11 @@ def test_lstm_context_plot_and_summary(tmp_path, capsys, no_display):
     assert status == 0
     assert "cell unit" in out and "rises most" in out and "per C" in out
     names = sorted(os.listdir(tmp_path / "plot"))
-    assert names == [f"anb2nc3n_lstm3_{s}" for s in ("context.jpg", "fsm.dot", "fsm.jpg", "fsm_graph.jpg")]
+    assert names == [f"anb2nc3n_lstm3_{s}" for s in ("context.jpg", "fsm.dot", "fsm.jpg", "fsm.json", "fsm_graph.jpg")]
     assert all(is_jpeg(tmp_path / "plot" / n) for n in names if n.endswith(".jpg"))
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--states", "1"], "--states must be at least 2"),
-    (["--tv", "0"], "--tv must be in (0, 1]"),
     (["--embed"], "--embed applies to --lang reber only"),
     (["--epoch", "3"], "no checkpoint"),
 ])
@@ -205,6 +205,20 @@ def test_bad_input_gives_a_message(tmp_path, capsys, argv, message):
     status = run_main(seq_fsm.main, argv + ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
     err = capsys.readouterr().err
     assert status == 1 and message in err, err
+    assert not (tmp_path / "plot").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--states", "1"], "argument --states: must be at least 2, got 1"),
+    (["--max_states", "1"], "argument --max_states: must be at least 2, got 1"),
+    (["--tv", "0"], "argument --tv: must be above 0, got 0"),
+    (["--tv", "1.5"], "argument --tv: must be at most 1, got 1.5"),
+    (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+])
+def test_numbers_out_of_range_are_refused_by_argparse(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        seq_fsm.main(argv + ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "plot").exists()
 
 
@@ -216,7 +230,7 @@ def test_counts_must_be_positive(tmp_path, capsys, flag):
 
 
 def test_mismatched_checkpoint_lists_the_existing_ones(tmp_path, capsys):
-    """seq_fsm finds checkpoints as seq_plot does (seq_plot.resolve_checkpoint), message included."""
+    """seq_fsm finds checkpoints as seq_plot does (seq_checkpoints.resolve_checkpoint), message included."""
     config = dict(lang="anb2n", embed=False, length=4, model="srn", num_input=2, num_hid=3, num_out=2)
     save_checkpoint(tmp_path / "anb2n_srn2_20.pth", build_model(config), config)
     status = run_main(seq_fsm.main, ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
@@ -229,7 +243,7 @@ def test_broken_checkpoint_and_command_line_exit_cleanly(tmp_path):
     junk.write_text("not a checkpoint")
     for argv, code, text in ((["--checkpoint", str(junk)], 1, "not a readable checkpoint"),
                              (["--out_path", str(tmp_path / "none")], 1, "no checkpoint"),
-                             (["--states", "many"], 2, "invalid int value")):
+                             (["--states", "many"], 2, "'many' is not a whole number")):
         proc = subprocess.run([sys.executable, "seq_fsm.py", *argv], cwd=ROOT, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == code and text in proc.stderr, proc.stderr

@@ -5,7 +5,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from anb2n import MULTIPLIERS, AnbnLanguage, make_language
+from anb2n import MULTIPLIERS, AnbnLanguage
+from languages import make_language
+from runtime import UserError
 from reber import GRAPH, SYMBOLS, ReberLanguage
 
 
@@ -144,7 +146,7 @@ def test_reber_true_probabilities_match_frequencies(embed, length):
 def test_generators_reject_bad_settings():
     with pytest.raises(ValueError):
         AnbnLanguage((2,), length=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="unknown language"):
         make_language("anb3n")
     with pytest.raises(ValueError):
         ReberLanguage(length=-1)

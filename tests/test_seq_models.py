@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from checkpoints import CheckpointError
 from seq_models import LSTM_model, Population, SRN_model, build_model, load_checkpoint, save_checkpoint
 
 
@@ -114,19 +115,36 @@ def test_checkpoint_round_trip(tmp_path, kind):
 
 
 def test_load_checkpoint_rejects_wrong_shape_and_junk(tmp_path):
-    config = dict(model="srn", num_input=2, num_hid=2, num_out=2)
+    config = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anbn", embed=False, length=4)
     model = build_model(config)
     path = tmp_path / "a.pth"
     save_checkpoint(path, model, dict(config, num_hid=3))  # config says 3 units, weights have 2
-    with pytest.raises(ValueError, match="do not fit"):
+    with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(path)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(junk)
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pth")
-    with pytest.raises(ValueError, match="not a checkpoint of seq_train.py"):
+    with pytest.raises(CheckpointError, match="not a checkpoint of this lab"):
         load_checkpoint(tmp_path / "other.pth")
+
+
+@pytest.mark.parametrize("field", ["lang", "num_hid", "embed"])
+def test_load_checkpoint_names_a_missing_setting(tmp_path, field):
+    config = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anbn", embed=False, length=4)
+    path = tmp_path / "a.pth"
+    save_checkpoint(path, build_model(config), {k: v for k, v in config.items() if k != field})
+    with pytest.raises(CheckpointError, match=f"missing the setting\\(s\\) {field}"):
+        load_checkpoint(path)
+
+
+def test_load_checkpoint_names_a_setting_of_the_wrong_type(tmp_path):
+    config = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anbn", embed=False, length=4)
+    path = tmp_path / "a.pth"
+    save_checkpoint(path, build_model(config), dict(config, num_hid="two"))
+    with pytest.raises(CheckpointError, match="the setting num_hid is 'two', expected a whole number"):
+        load_checkpoint(path)
 
 
 @pytest.mark.parametrize("kind", ["srn", "lstm"])

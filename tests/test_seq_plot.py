@@ -10,7 +10,9 @@ import torch
 import seq_plot
 from runtime import pyplot, run_main
 from seq_models import build_model, save_checkpoint
-from seq_train import lang_tag
+from languages import lang_tag
+import seq_plots
+import seq_trace
 from conftest import is_jpeg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +37,7 @@ def test_srn_plot_course_file_name(tmp_path, capsys, no_display):
                             "--plot_path", str(tmp_path / "plot"), "--num_plot", "3"])
     out = capsys.readouterr().out
     assert status == 0
-    assert sorted(os.listdir(tmp_path / "plot")) == ["anb2n_srn2_01.jpg"]
+    assert sorted(os.listdir(tmp_path / "plot")) == ["anb2n_srn2.json", "anb2n_srn2_01.jpg"]
     assert is_jpeg(tmp_path / "plot" / "anb2n_srn2_01.jpg")
     assert "H0 = " in out and out.count("symbol= A") == 3
 
@@ -50,7 +52,7 @@ def test_lstm_plots_pairs_3d_views_and_context(tmp_path, capsys, no_display):
                               "--plot_path", str(tmp_path / "plot"), "--num_plot", "2", *extra]) == 0
     out = capsys.readouterr().out
     assert f"loaded {net / 'anb2nc3n_lstm3_50.pth'}" in out  # the latest by default
-    names = sorted(os.listdir(tmp_path / "plot"))
+    names = sorted(n for n in os.listdir(tmp_path / "plot") if n.endswith(".jpg"))
     views = ["3d_front", "3d_side", "3d_top"]
     expected = [f"anb2nc3n_lstm3_{s}.jpg" for s in ["01", "02", "12", *views]]
     expected += [f"anb2nc3n_lstm3_context_{s}.jpg" for s in ["01", "02", "12", *views]]
@@ -63,8 +65,8 @@ def test_every_figure_starts_clean(no_display):
     plt = pyplot(False)
     rng = np.random.default_rng(0)
     points, states = rng.uniform(-1, 1, (40, 3)), rng.integers(1, 9, 40)
-    first = seq_plot.pair_figure(plt, points, states, 0, 1, initial=np.zeros(3))
-    second = seq_plot.pair_figure(plt, points, states, 1, 2)
+    first = seq_plots.pair_figure(plt, points, states, 0, 1, initial=np.zeros(3))
+    second = seq_plots.pair_figure(plt, points, states, 1, 2)
     assert first is not second
     assert len(second.axes[0].collections) == 1 and len(second.axes[0].lines) == 0
     assert len(first.axes[0].collections) == 1 and len(first.axes[0].lines) == 1  # the initial-state x
@@ -75,7 +77,7 @@ def test_save_plots_closes_its_figures(tmp_path, no_display):
     plt = pyplot(False)
     plt.close("all")
     rng = np.random.default_rng(1)
-    written = seq_plot.save_plots(plt, (rng.uniform(-1, 1, (30, 3)), rng.integers(1, 5, 30)),
+    written = seq_plots.save_plots(plt, (rng.uniform(-1, 1, (30, 3)), rng.integers(1, 5, 30)),
                                   str(tmp_path / "x"), "t")
     assert len(written) == 6 and plt.get_fignums() == []
 
@@ -90,7 +92,7 @@ def test_show_without_display_does_not_hang(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "no display here" in proc.stderr
-    assert len(os.listdir(tmp_path / "plot")) == 6 + 3  # 6 pairs of 4 units, 3 views
+    assert len([n for n in os.listdir(tmp_path / "plot") if n.endswith(".jpg")]) == 6 + 3  # 6 pairs of 4 units, 3 views
 
 
 def run_plot(argv, capsys):
@@ -141,14 +143,14 @@ def test_bad_plot_flags(tmp_path, capsys):
 
 def test_collect_states_for_analysis():
     """The flat per-position arrays that later analysis (state extraction) builds on."""
-    from seq_train import make_language
+    from languages import make_language
 
     lang = make_language("reber", embed=True)
     torch.manual_seed(0)
-    model = build_model(dict(model="lstm", num_input=7, num_hid=4, num_out=7))
+    model = build_model(dict(model="lstm", num_input=7, num_hid=4, num_out=7, lang="reber", embed=True, length=5))
     rng = np.random.default_rng(0)
     samples = [lang.get_sequence(rng) for _ in range(5)]
-    data = seq_plot.collect_states(model, lang, samples)
+    data = seq_trace.collect_states(model, lang, samples)
     rows = sum(len(s[1]) for s in samples)
     for key in ("hidden", "context", "input_gate", "forget_gate", "cell_input", "output_gate", "output", "prob"):
         assert data[key].shape[0] == rows
@@ -163,7 +165,7 @@ def test_one_unit_network_says_there_is_nothing_to_plot(tmp_path, capsys, no_dis
                             "--plot-dir", str(tmp_path / "plot")])
     out = capsys.readouterr().out
     assert status == 0 and "no plots: a network with 1 hidden unit has no pair of units to plot" in out
-    assert not (tmp_path / "plot").exists()
+    assert os.listdir(tmp_path / "plot") == ["anb2n_srn1.json"]  # only the record of the run
 
 
 def test_plot_dir_is_an_alias_of_plot_path():

@@ -21,7 +21,7 @@ def losses(text):
 
 def test_short_training_run_learns(tmp_path, capsys):
     status = seq_train.main(["--lang", "anbn", "--model", "lstm", "--hid", "2", "--epoch", "4",
-                             "--out_path", str(tmp_path)])
+                             "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
     out = capsys.readouterr().out
     assert status == 0
     values = losses(out)
@@ -30,11 +30,12 @@ def test_short_training_run_learns(tmp_path, capsys):
     assert "symbol= A" in out and "epoch: 4" in out
     assert "verdict on 100 fresh sequences" in out
     # --epoch 4 is no multiple of 10: the run still ends with a checkpoint of what it learned
-    assert sorted(os.listdir(tmp_path)) == ["anbn_lstm2_4.pth"]
+    assert sorted(os.listdir(tmp_path)) == ["anbn_lstm2.json", "anbn_lstm2_4.pth", "plot"]
+    assert os.listdir(tmp_path / "plot") == ["anbn_lstm2_loss.jpg"]
 
 
 def test_same_command_same_numbers(tmp_path, capsys):
-    args = ["--lang", "reber", "--model", "srn", "--hid", "3", "--epoch", "1", "--out_path", str(tmp_path)]
+    args = ["--lang", "reber", "--model", "srn", "--hid", "3", "--epoch", "1", "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")]
     seq_train.main(args)
     first = capsys.readouterr().out
     seq_train.main(args)
@@ -45,11 +46,11 @@ def test_same_command_same_numbers(tmp_path, capsys):
 def test_until_stops_with_checkpoint_named_in_thousands(tmp_path, capsys):
     """A generous --until stops after 10 reports; checkpoints are <lang>_<model><hid>_<k>.pth."""
     status = seq_train.main(["--lang", "anb2n", "--epoch", "40", "--until", "1.0", "--batch", "50",
-                             "--candidates", "1", "--out_path", str(tmp_path)])
+                             "--candidates", "1", "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
     out = capsys.readouterr().out
     assert status == 0
     assert "stopping: the loss stayed below 1.0 for the last 10 reports" in out
-    assert sorted(os.listdir(tmp_path)) == ["anb2n_srn2_10.pth"]
+    assert sorted(os.listdir(tmp_path)) == ["anb2n_srn2.json", "anb2n_srn2_10.pth", "plot"]
     model, ckpt = load_checkpoint(tmp_path / "anb2n_srn2_10.pth")
     assert ckpt["seen"] == 10000 and ckpt["config"]["lang"] == "anb2n" and ckpt["config"]["num_hid"] == 2
     raw = torch.load(tmp_path / "anb2n_srn2_10.pth", weights_only=True)
@@ -58,7 +59,7 @@ def test_until_stops_with_checkpoint_named_in_thousands(tmp_path, capsys):
 
 def test_candidates_keep_one_plain_network(tmp_path, capsys):
     status = seq_train.main(["--lang", "anb2n", "--epoch", "2", "--candidates", "4", "--select", "1",
-                             "--out_path", str(tmp_path)])
+                             "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
     out = capsys.readouterr().out
     assert status == 0 and "final choice" in out
     model, ckpt = load_checkpoint(tmp_path / "anb2n_srn2_2.pth")
@@ -70,17 +71,21 @@ def test_candidates_keep_one_plain_network(tmp_path, capsys):
     (["--embed"], "--embed applies to --lang reber only"),
     (["--hid", "0"], "must be above 0"),
     (["--lr", "-0.1"], "must be above 0"),
-    (["--epoch", "ten"], "'ten' is not a number"),
-    (["--batch", "0"], "--batch must be 1 to 1000"),
+    (["--epoch", "ten"], "'ten' is not a whole number"),
+    (["--batch", "0"], "argument --batch: must be at least 1, got 0"),
+    (["--batch", "1001"], "argument --batch: must be at most 1000, got 1001"),
+    (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+    (["--seed", "99999999999999999999"], "argument --seed: must be at most 4294967295"),
+    (["--lr", "1e40"], "'1e40' is not a finite number"),
     (["--length", "0"], "--length (largest n) must be at least 1"),
     (["--optim", "adam", "--mom", "0.9"], "--mom applies to --optim sgd only"),
-    (["--optim", "sgd", "--mom", "1.5"], "--mom must be in [0, 1)"),
+    (["--optim", "sgd", "--mom", "1.5"], "--mom must be below 1"),
     (["--model", "lstm", "--init", "0.1"], "--init applies to --model srn only"),
     (["--candidates", "2", "--select", "200"], "--select (200) must not exceed --epoch (100)"),
 ])
 def test_bad_input_gives_message_and_nonzero_exit(argv, message, capsys, tmp_path):
     try:
-        status = run_main(seq_train.main, argv + ["--out_path", str(tmp_path)])
+        status = run_main(seq_train.main, argv + ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
     except SystemExit as exit_:  # argparse's own errors
         status = exit_.code
     err = capsys.readouterr().err
@@ -91,10 +96,14 @@ def test_bad_input_gives_message_and_nonzero_exit(argv, message, capsys, tmp_pat
 
 
 def test_bad_input_from_the_command_line_has_no_traceback():
-    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "reber", "--length", "-1"],
+    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "anb2n", "--length", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: --length (minimum string length) must be 0 or more")
+    assert proc.stderr.startswith("error: --length (largest n) must be at least 1")
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "reber", "--length", "-1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "argument --length: must be at least 0, got -1" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -102,7 +111,7 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path):
     """SIGINT after the first checkpoint: exit 130, one line naming the checkpoint, nothing half written."""
     ckpt = tmp_path / "anb2n_srn2_10.pth"
     proc = subprocess.Popen([sys.executable, "seq_train.py", "--lang", "anb2n", "--epoch", "1000", "--batch", "50",
-                             "--out_path", str(tmp_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
@@ -137,7 +146,8 @@ def test_help_states_real_defaults(script, capsys):
 def test_unwritable_out_path_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "1", "--out_path", str(blocker / "net")])
+    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "1", "--out_path", str(blocker / "net"),
+                                       "--plot_path", str(tmp_path / "plot")])
     captured = capsys.readouterr()
     assert status == 1 and "cannot create the folder" in captured.err
     assert "epoch:" not in captured.out

@@ -1,0 +1,110 @@
+"""The lab's one checkpoint format, for Part 1 and Part 3 alike.
+
+A checkpoint is a dict of plain types and tensors, so that it loads with
+``torch.load(weights_only=True)`` (nothing in it can run code):
+
+    {"format": FORMAT, "kind": "kuzu" or "seq",
+     "config": {the settings that rebuild the model},
+     "state_dict": {name: tensor}, ... anything else plain (epoch, seen, loss)}
+
+``save_checkpoint`` writes one atomically and refuses weights that are not
+finite; ``load_checkpoint`` reads one back and names any field that is
+missing or of the wrong type.
+"""
+import math
+
+from runtime import UserError, atomic_torch_save
+
+FORMAT = "nn-lab checkpoint 1"
+
+
+class CheckpointError(UserError):
+    """A file that is not a readable checkpoint of the kind asked for, or lacks a setting it needs."""
+
+
+def state_of(model):
+    """The model's weights as CPU tensors, detached and copied (safe to keep while training goes on)."""
+    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+
+
+def all_finite(state):
+    """Whether every floating-point tensor of a state dict is free of NaN and infinity."""
+    import torch
+
+    return all(bool(torch.isfinite(v).all()) for v in state.values() if torch.is_floating_point(v))
+
+
+def save_checkpoint(path, kind, config, state, **extra):
+    """Write ``state`` (a state dict, or a model) with the ``config`` that rebuilds it, atomically.
+
+    Weights that hold NaN or infinity are refused (a CheckpointError), so a
+    diverged run never replaces a good checkpoint.
+    """
+    if hasattr(state, "state_dict"):
+        state = state_of(state)
+    if not all_finite(state):
+        raise CheckpointError(f"not writing {path}: the weights are not finite (the training diverged)")
+    atomic_torch_save({"format": FORMAT, "kind": kind, "config": dict(config), "state_dict": state, **extra}, path)
+
+
+def _type_name(kinds):
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    return " or ".join({bool: "true/false", int: "a whole number", float: "a number", str: "text"}.get(k, k.__name__)
+                       for k in kinds)
+
+
+def check_fields(path, config, fields):
+    """Check that ``config`` holds each of ``fields`` ({name: type or tuple of types}); a CheckpointError names the rest."""
+    missing = [name for name in fields if name not in config]
+    if missing:
+        raise CheckpointError(f"{path} is missing the setting(s) {', '.join(missing)} in its config")
+    for name, kinds in fields.items():
+        value = config[name]
+        kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
+        ok = isinstance(value, kinds_tuple) and not (isinstance(value, bool) and bool not in kinds_tuple)
+        if ok and isinstance(value, float):
+            ok = math.isfinite(value)
+        if not ok:
+            raise CheckpointError(f"{path}: the setting {name} is {value!r}, expected {_type_name(kinds)}")
+
+
+def load_checkpoint(path, kind, fields):
+    """Load a checkpoint of ``kind`` safely and check its config against ``fields``; returns the dict.
+
+    Accepts the lab's earlier layouts too (settings under "config", or for
+    Part 1 under "model"). Every problem is a CheckpointError that names the
+    file and what is wrong.
+    """
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint {path}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path} is a folder, not a checkpoint") from None
+    except Exception as err:  # unpickling refuses anything but plain data and tensors
+        first = str(err).strip().splitlines()
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__}: "
+                              f"{first[0] if first else ''})") from None
+    if isinstance(ckpt, dict) and "config" not in ckpt and isinstance(ckpt.get("model"), dict):
+        ckpt = dict(ckpt, config=ckpt["model"], kind="kuzu")  # Part 1's earlier layout
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("config"), dict) or not isinstance(
+            ckpt.get("state_dict"), dict):
+        raise CheckpointError(f"{path} is not a checkpoint of this lab (no config and state_dict)")
+    found = ckpt.get("kind", kind)
+    if found != kind:
+        raise CheckpointError(f"{path} is a {found} checkpoint, not a {kind} one")
+    check_fields(path, ckpt["config"], fields)
+    return ckpt
+
+
+def load_weights(path, model, state):
+    """Load ``state`` into ``model``; weights that do not fit become a CheckpointError saying how."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        raise CheckpointError(f"{path}: the weights do not fit the model its config describes: "
+                              f"{lines[-1] if lines else err}") from None
+    return model

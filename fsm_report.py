@@ -1,0 +1,270 @@
+"""What seq_fsm.py prints about an extracted machine: the choice of its size, its table, DOT text,
+validation on fresh sequences, merged states, agreement with the Reber grammar, and an LSTM's counting.
+
+The algorithms are in fsm_extract.py; these functions run them on a
+network's trajectories (seq_trace.gather) and print their results through
+``log``, returning the numbers too so that a run record can hold them.
+"""
+import numpy as np
+
+import fsm_extract as fx
+from fsm_plots import predicted_text
+from seq_trace import gather
+
+BEYOND = 4  # validate beyond the training range on n = length+1 .. length+BEYOND
+
+
+def counting_samples(lang, rng, count, low, high):
+    """``count`` sequences of strings with n uniform on low..high; returns (samples, n at each input position)."""
+    samples, ns = [], []
+    for _ in range(count):
+        n = rng.integers(low, high + 1, size=lang.num_strings)
+        samples.append(lang.sequence_for(n))
+        ns.append(np.repeat(n, lang.string_length(n))[:-1])
+    return samples, np.concatenate(ns)
+
+
+def fresh(lang, seed, purpose, count):
+    """``count`` fresh sequences from the language's own generator, on a stream of their own."""
+    rng = np.random.default_rng([seed, purpose])
+    return [lang.get_sequence(rng) for _ in range(count)]
+
+
+def closed_loop(machine, data):
+    """Run the machine on a data set's inputs and score it against the language and the network."""
+    states = fx.run_machine(machine, data["symbol"], data["first"])
+    return states, fx.score(machine, states, data["target"], data["prob"], data["output"])
+
+
+def choose_machine(fit, select, lang, args, log=print, sweep=None):
+    """Extract machines with 2, 3, ... states (the start and k clusters) until one meets the criterion.
+
+    With --states K, only the machine with K states. ``sweep``, a list, gets a row per machine tried.
+
+    Returns (machine, labels of the fitted points, its score on the
+    selection set, whether it met the criterion).
+    """
+    ks = [args.states - 1] if args.states else range(1, args.max_states)
+    log(f"{'states':>6} {'machine right':>14} {'network right':>14} {'mean TV':>8} {'stuck':>6}")
+    best = None
+    for k in ks:
+        machine, labels = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
+                                     k, lang.num_symbols, seed=args.seed)
+        _, result = closed_loop(machine, select)
+        ok = fx.good_enough(result, args.tv)
+        det = max(result["det"], 1)
+        log(f"{machine.num_states:>6} {result['machine_right'] / det:>14.2%} {result['net_right'] / det:>14.2%} "
+            f"{result['tv']:>8.3f} {result['stuck']:>6}" + ("   <- criterion met" if ok else ""))
+        if sweep is not None:
+            sweep.append({"states": machine.num_states, "machine_right": result["machine_right"] / det,
+                          "network_right": result["net_right"] / det, "mean_tv": result["tv"],
+                          "stuck": result["stuck"], "criterion_met": ok})
+        rank = (ok, result["machine_right"], -result["tv"])
+        if best is None or rank > best[0]:
+            best = (rank, machine, labels, result)
+        if ok or machine.num_states - 1 < k:  # met, or no more distinct points to split
+            break
+    _, machine, labels, result = best
+    return machine, labels, result, best[0][0]
+
+
+def machine_table(machine, symbols):
+    """The machine as text: per state its points, predictions and (majority) successor on each symbol."""
+    nxt = machine.next_state
+    head = f"{'state':>6} {'points':>7}  {'predicts':<9} {'mean probabilities':<24}"
+    head += "".join(f"  on {c:<14}" for c in symbols)
+    lines = [head]
+    for s in range(machine.num_states):
+        probs = " ".join(f"{symbols[i]} {p:.2f}" for i, p in enumerate(machine.predict[s]) if p >= 0.05)
+        row = f"{s:>5}{'*' if s == machine.initial else ' '} {machine.visits[s]:>7}  "
+        row += f"{predicted_text(machine, s, symbols):<9} {probs:<24}"
+        for a in range(len(symbols)):
+            t, total = nxt[s, a], machine.counts[s, a].sum()
+            cell = "-" if t < 0 else f"{t} ({machine.counts[s, a, t]}/{total})"
+            row += f"  {cell:<17}"
+        lines.append(row.rstrip())
+    lines.append("* initial state; on X: the state reached on input X (count of that transition / all from here on X)")
+    return "\n".join(lines)
+
+
+def machine_dot(machine, symbols, name):
+    """The machine as Graphviz DOT text (``dot -Tpng`` renders it, if Graphviz is installed)."""
+    lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=circle];",
+             '  start [shape=point, label=""];', f"  start -> s{machine.initial};"]
+    for s in range(machine.num_states):
+        shape = ", shape=doublecircle" if s == machine.initial else ""
+        lines.append(f'  s{s} [label="{s}\\n{predicted_text(machine, s, symbols)}"{shape}];')
+    nxt = machine.next_state
+    for s in range(machine.num_states):
+        for a, t in enumerate(nxt[s]):
+            if t >= 0:
+                lines.append(f'  s{s} -> s{t} [label="{symbols[a]} ({machine.counts[s, a, t]}/'
+                             f'{machine.counts[s, a].sum()})"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def validation_row(label, result, nearest, keep):
+    """One row of the validation table, over the positions where ``keep`` holds: (text, dict of the numbers)."""
+    det = result["det_mask"] & keep
+    total = max(int(det.sum()), 1)
+    share = lambda right: int((right & det).sum()) / total
+    row = {"set": label.strip(), "deterministic": int(det.sum()), "machine_right": share(result["machine_mask"]),
+           "network_right": share(result["net_mask"]), "machine_equals_network": share(result["match_mask"]),
+           "stuck": int(((result["states"] < 0) & keep).sum()), "nearest_state": share(nearest["machine_mask"])}
+    text = (f"{label:<24} {row['deterministic']:>13} {row['machine_right']:>14.2%} {row['network_right']:>14.2%}"
+            f" {row['machine_equals_network']:>18.2%} {row['stuck']:>6} {row['nearest_state']:>14.2%}")
+    return text, row
+
+
+def validate(machine, model, lang, args, log=print, rows=None):
+    """Run the machine on fresh sequences within (and for counting languages beyond) the training range.
+
+    Returns the within-range data and machine states for later use; ``rows``,
+    a list, gets the table's rows as dicts.
+    """
+    rows = [] if rows is None else rows
+    log(f"\nvalidation: the machine run on the input symbols alone, {args.validate} fresh sequences per set")
+    log("(deterministic: positions whose next symbol is certain, beyond the training range only those from the")
+    log(" first B on, as n is not known before; right: given probability above 0.5;")
+    log(" machine = network: the same most likely symbol; stuck: positions after a transition never seen,")
+    log(" where the machine stops for the rest of the sequence; nearest state: the network's own state at each")
+    log(" position read as its nearest extracted state, a check of the states without the transitions)")
+    log(f"{'set':<24} {'deterministic':>13} {'machine right':>14} {'network right':>14} "
+        f"{'machine = network':>18} {'stuck':>6} {'nearest state':>14}")
+    if lang.counting:
+        sets = [("within", 1, lang.length, 2), ("beyond", lang.length + 1, lang.length + BEYOND, 3)]
+    else:
+        sets = [("fresh strings", None, None, 2)]
+    for name, low, high, purpose in sets:
+        if low is None:
+            samples, ns = fresh(lang, args.seed, purpose, args.validate), None
+        else:
+            rng = np.random.default_rng([args.seed, purpose])
+            samples, ns = counting_samples(lang, rng, args.validate, low, high)
+            name = f"{name} (n {low}..{high})"
+        data = gather(model, lang, samples)
+        states, result = closed_loop(machine, data)
+        result["states"] = states
+        if low is not None and low > lang.length:  # only what a^n b^2n itself makes certain (from the first B on)
+            result["det_mask"] = result["det_mask"] & lang.certain_given_n(data["symbol"])
+        nearest = fx.score(machine, machine.assign(data["features"]), data["target"], data["prob"], data["output"])
+        everywhere = np.ones(len(states), dtype=bool)
+        for label, keep in [(name, everywhere)] + [(f"  strings with n = {n}", ns == n)
+                                                   for n in (range(low, high + 1) if ns is not None else ())]:
+            text, row = validation_row(label, result, nearest, keep)
+            log(text)
+            rows.append(row)
+        log_unseen(machine, data, states, lang.symbols, log)
+        if purpose == 2:
+            kept = data, states
+    return kept
+
+
+def log_unseen(machine, data, states, symbols, log=print):
+    """Name the transitions the machine lacked where it got stuck (it stays stuck to the sequence's end)."""
+    stuck = (states < 0) & (data["first"] | (np.roll(states, 1) >= 0))
+    source = np.where(data["first"], machine.initial, np.roll(states, 1))[stuck]
+    pairs, counts = np.unique(np.stack([source, data["symbol"][stuck]], 1), axis=0, return_counts=True)
+    if len(pairs):
+        log("  stuck on transitions never seen while extracting: " + ", ".join(
+            f"state {s} on {symbols[a]} ({c}x)" for (s, a), c in zip(pairs.tolist(), counts.tolist())))
+
+
+def report_minimal(machine, data, log=print):
+    """Merge equivalent states (fsm_extract.minimize), say which, and check the merged machine on ``data``."""
+    minimal, block = fx.minimize(machine)
+    _, result = closed_loop(minimal, data)
+    det = max(result["det"], 1)
+    groups = [[s for s in range(machine.num_states) if block[s] == b] for b in range(minimal.num_states)]
+    merged = ", ".join("+".join(map(str, g)) for g in groups if len(g) > 1) or "none merged"
+    log(f"\nmerging states that predict alike (within TV 0.1) and lead to equivalent states: {machine.num_states} -> "
+        f"{minimal.num_states} states ({merged})")
+    log(f"the merged machine on the first validation set: {result['machine_right'] / det:.2%} of the deterministic "
+        f"symbols right, {result['match'] / det:.2%} the same as the network, {result['stuck']} stuck")
+    summary = {"states": minimal.num_states, "merged": [g for g in groups if len(g) > 1],
+               "machine_right": result["machine_right"] / det, "machine_equals_network": result["match"] / det,
+               "stuck": result["stuck"]}
+    return minimal, summary
+
+
+def grammar_agreement(machines, data, log=print):
+    """Compare each machine's states (run on the inputs alone) with the Reber grammar's own states.
+
+    machines: (name, machine) pairs; data: the validation strings. Returns a dict per machine.
+    """
+    found = []
+    count = int(data["first"].sum())
+    truth = np.append(data["state"], np.zeros(count, dtype=np.int64))  # 0: before the first symbol
+    prev = np.where(data["first"], 0, np.roll(data["state"], 1))
+    true_next = {}
+    for g, a, h in zip(prev.tolist(), data["symbol"].tolist(), data["state"].tolist()):
+        true_next.setdefault((g, a), h)
+    log(f"\nagreement with the grammar's states ({len(np.unique(truth))} grammar states incl. the start; "
+        "each machine run on the inputs alone):")
+    for name, machine in machines:
+        states = fx.run_machine(machine, data["symbol"], data["first"])
+        labels = np.append(states, np.full(count, machine.initial))
+        ok = labels >= 0
+        agree = fx.agreement(labels[ok], truth[ok])
+        table, extracted, grammar = fx.contingency(labels[ok], truth[ok])
+        state_map = {int(e): int(grammar[row.argmax()]) for e, row in zip(extracted, table)}
+        share = fx.transition_consistency(machine, state_map, true_next)
+        one = "n/a" if agree["one_to_one"] is None else f"{agree['one_to_one']:.2%}"
+        log(f"  {name} ({machine.num_states} states): purity {agree['purity']:.2%}, inverse purity "
+            f"{agree['inverse_purity']:.2%}, best one-to-one mapping {one}, transitions the grammar makes too "
+            f"{share:.2%}")
+        log("    state -> its most common grammar state: "
+            + ", ".join(f"{e}->{g}" for e, g in sorted(state_map.items())))
+        found.append({"machine": name, "states": machine.num_states, "purity": agree["purity"],
+                      "inverse_purity": agree["inverse_purity"], "one_to_one": agree["one_to_one"],
+                      "transitions_in_grammar": share, "state_map": state_map})
+    return found
+
+
+def context_summary(data, symbols, log=print):
+    """Per LSTM unit, the mean change per symbol within each phase, and which unit counts what."""
+    same = np.zeros(len(data["symbol"]), dtype=bool)
+    same[1:] = (~data["first"][1:]) & (data["symbol"][1:] == data["symbol"][:-1])
+    idx = np.nonzero(same)[0]
+    run = np.ones(len(same), dtype=np.int64)
+    for i in idx:
+        run[i] = run[i - 1] + 1
+    log("\nmean change of each unit per input symbol, within a phase (sd in brackets):")
+    log(f"{'unit':<10}" + "".join(f"{'per ' + c:>20}" for c in symbols))
+    slopes = {}
+    for key, name in (("context", "cell"), ("hidden", "hidden")):
+        delta = data[key][idx] - data[key][idx - 1]
+        for u in range(data[key].shape[1]):
+            row = f"{name + ' ' + str(u):<10}"
+            for a in range(len(symbols)):
+                d = delta[data["symbol"][idx] == a, u]
+                slopes[(key, u, a)] = d.mean() if len(d) else 0.0
+                row += f"{d.mean():>+12.3f} ({d.std():.3f})" if len(d) else f"{'-':>20}"
+            log(row)
+    cells = data["context"].shape[1]
+    up = max(range(cells), key=lambda u: slopes[("context", u, 0)])
+    log(f"cell unit {up} after the k-th A: "
+        + ", ".join(f"k={k} {data['context'][(data['symbol'] == 0) & (run == k), up].mean():+.2f}"
+                    for k in range(1, run[data["symbol"] == 0].max() + 1)))
+    for a in range(len(symbols)):
+        rise = max(range(cells), key=lambda u: slopes[("context", u, a)])
+        fall = min(range(cells), key=lambda u: slopes[("context", u, a)])
+        log(f"during the {symbols[a]}'s: cell unit {rise} rises most ({slopes[('context', rise, a)]:+.3f} per "
+            f"{symbols[a]}), cell unit {fall} falls most ({slopes[('context', fall, a)]:+.3f} per {symbols[a]})")
+    return {f"{key} {u} per {symbols[a]}": float(v) for (key, u, a), v in slopes.items()}
+
+
+def machine_dict(machine, symbols):
+    """The machine as plain data for a run record: states, predictions, majority transitions with counts."""
+    nxt = machine.next_state
+    return {
+        "initial": machine.initial,
+        "states": [{"state": s, "points": int(machine.visits[s]),
+                    "predicts": predicted_text(machine, s, symbols),
+                    "probabilities": {c: float(p) for c, p in zip(symbols, machine.predict[s])}}
+                   for s in range(machine.num_states)],
+        "transitions": [{"from": s, "on": symbols[a], "to": int(t), "count": int(machine.counts[s, a, t]),
+                         "of": int(machine.counts[s, a].sum())}
+                        for s in range(machine.num_states) for a, t in enumerate(nxt[s]) if t >= 0],
+    }

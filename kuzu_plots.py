@@ -1,0 +1,85 @@
+"""Part 1 figures: the confusion heatmap, the grid of test examples, and the training curve.
+
+Each function draws one figure and saves it atomically (runtime.save_figure),
+returning the path.
+"""
+import torch
+
+import kmnist
+from kuzu_train import format_pairs
+from runtime import pyplot, save_figure
+
+
+def plot_confusion(confusion, net, accuracy, path):
+    """Heatmap of the confusion matrix with the romanised class names."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(confusion, cmap="Blues")
+    fig.colorbar(image, ax=ax)
+    ticks = range(len(kmnist.CLASSES))
+    ax.set_xticks(ticks, kmnist.CLASSES)
+    ax.set_yticks(ticks, kmnist.CLASSES)
+    ax.set_xlabel("network's choice")
+    ax.set_ylabel("true character")
+    ax.set_title(f"KMNIST confusion, net {net}, accuracy {accuracy:.2f}%")
+    threshold = confusion.max() / 2
+    for row in ticks:
+        for col in ticks:
+            value = int(confusion[row, col])
+            if value:
+                ax.text(col, row, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if value > threshold else "black")
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")
+
+
+def plot_samples(images, labels, predicted, confused_pairs, net, path, per_class=6, wrong_per_class=4):
+    """A row per class: correctly classified test images, then misclassified ones with the choice in red."""
+    plt = pyplot()
+    columns = per_class + wrong_per_class
+    fig, axes = plt.subplots(10, columns, figsize=(columns * 0.9, 10 * 0.95))
+    labels, predicted = labels.cpu(), predicted.cpu()
+    for cls in range(10):
+        right = torch.nonzero((labels == cls) & (predicted == cls)).flatten()[:per_class].tolist()
+        wrong = torch.nonzero((labels == cls) & (predicted != cls)).flatten()[:wrong_per_class].tolist()
+        cells = right + [None] * (per_class - len(right)) + wrong + [None] * (wrong_per_class - len(wrong))
+        for col, index in enumerate(cells):
+            ax = axes[cls, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if index is None:
+                ax.axis("off")
+                continue
+            ax.imshow(images[index, 0].cpu().numpy(), cmap="gray_r")
+            if col >= per_class:
+                ax.set_title(f"-> {kmnist.CLASSES[int(predicted[index])]}", color="red", fontsize=8, pad=2)
+                for spine in ax.spines.values():
+                    spine.set_color("red")
+                    spine.set_linewidth(2)
+        axes[cls, 0].set_ylabel(kmnist.CLASSES[cls], rotation=0, labelpad=14, fontsize=10)
+    fig.suptitle(f"KMNIST test examples, net {net} (red: misclassified, with the network's choice)\n"
+                 f"most confused: {format_pairs(confused_pairs)}", fontsize=9)
+    return save_figure(fig, path, dpi=100, bbox_inches="tight")
+
+
+def plot_curve(train_loss, test_accuracy, net, path):
+    """Mean training loss (left axis) and test accuracy (right axis) after each epoch."""
+    plt = pyplot()
+    epochs = range(1, len(train_loss) + 1)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(epochs, train_loss, "o-", color="tab:blue", label="training loss (mean over the epoch)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (NLL)", color="tab:blue")
+    ax.set_xticks(list(epochs))
+    right = ax.twinx()
+    right.plot(epochs, test_accuracy, "s-", color="tab:red", label="test accuracy")
+    right.set_ylabel("test accuracy (%)", color="tab:red")
+    for axis, colour in ((ax, "tab:blue"), (right, "tab:red")):
+        axis.tick_params(axis="y", colors=colour)
+    right.annotate(f"{test_accuracy[-1]:.2f}%", (len(test_accuracy), test_accuracy[-1]), textcoords="offset points",
+                   xytext=(-10, -14), ha="right", color="tab:red", fontsize=9)
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center right", fontsize=8)
+    ax.set_title(f"KMNIST, net {net}: training loss and test accuracy per epoch")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path, dpi=110, bbox_inches="tight")

@@ -1,0 +1,117 @@
+"""Part 3 checkpoints: their names, finding them, and loading them for analysis.
+
+A run of seq_train.py writes ``<out_path>/<lang>_<model><hid>_<k>.pth``, k
+in thousands of sequences. seq_plot.py and seq_fsm.py pick one with the same
+flags (``add_checkpoint_flags``) and load it with ``resolve_checkpoint``;
+every problem is a UserError that lists the checkpoints there are.
+"""
+import glob
+import os
+import re
+
+from checkpoints import CheckpointError
+from languages import LANGS, check_embed, lang_tag, make_language
+from runtime import UserError, positive
+from seq_models import load_checkpoint
+
+
+def checkpoint_path(out_path, tag, model, hid, k):
+    """``<out_path>/<tag>_<model><hid>_<k>.pth``, k in thousands of sequences."""
+    return os.path.join(out_path, f"{tag}_{model}{hid}_{k}.pth")
+
+
+def list_checkpoints(out_path):
+    """The checkpoint files in a folder, sorted by name and then by k."""
+    def key(path):
+        m = re.match(r"(.*)_(\d+)\.pth$", os.path.basename(path))
+        return (m.group(1), int(m.group(2))) if m else (os.path.basename(path), -1)
+    return sorted(glob.glob(os.path.join(glob.escape(out_path), "*.pth")), key=key)
+
+
+def existing(out_path):
+    """A sentence listing the checkpoints that exist, for error messages."""
+    found = [os.path.basename(p) for p in list_checkpoints(out_path)]
+    if not found:
+        return f"there are no checkpoints in {out_path}/ (train one with seq_train.py)"
+    return f"checkpoints in {out_path}/: " + ", ".join(found)
+
+
+def find_checkpoint(out_path, tag, model, hid, epoch=None):
+    """The path of checkpoint k=epoch, or of the latest one for this language, model and size."""
+    if epoch is not None:
+        path = checkpoint_path(out_path, tag, model, hid, epoch)
+        if not os.path.isfile(path):
+            raise UserError(f"no checkpoint {path}; {existing(out_path)}")
+        return path
+    pattern = re.compile(rf"{re.escape(tag)}_{model}{hid}_(\d+)\.pth$")
+    matches = [(int(m.group(1)), p) for p in list_checkpoints(out_path)
+               if (m := pattern.match(os.path.basename(p)))]
+    if not matches:
+        raise UserError(f"no checkpoint {checkpoint_path(out_path, tag, model, hid, '<k>')}; {existing(out_path)}")
+    return max(matches)[1]
+
+
+def load_model(path, out_path=None):
+    """Load a checkpoint for analysis; any problem becomes a UserError naming the checkpoints there are."""
+    where = out_path or os.path.dirname(path) or "."
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as err:
+        raise UserError(f"{err}; {existing(where)}") from None
+
+
+def add_checkpoint_flags(parser, images):
+    """The flags that pick a checkpoint and where its images go, shared by seq_plot.py and seq_fsm.py.
+
+    ``images`` says what goes into --plot_path, for its help text.
+    """
+    p = parser
+    p.add_argument("--lang", choices=LANGS, default="anb2n",
+                   help="language the network was trained on (default: %(default)s)")
+    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
+    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
+    p.add_argument("--hid", type=positive(int), default=None,
+                   help="hidden units (default: seq_train.py's for the language and model)")
+    p.add_argument("--epoch", type=positive(int), default=None,
+                   help="which checkpoint, in thousands of sequences (default: the latest there is)")
+    p.add_argument("--checkpoint", default=None,
+                   help="a checkpoint file to load instead (its own settings apply; default: none)")
+    p.add_argument("--out_path", "--out-path", dest="out_path", default="net",
+                   help="folder of the checkpoints (default: %(default)s)")
+    p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
+                   help=f"folder for {images} and the run record (default: %(default)s)")
+    p.add_argument("--length", type=int, default=None,
+                   help="largest n (counting languages) or minimum length (reber) of the sequences "
+                        "(default: the checkpoint's training one)")
+    return p
+
+
+def resolve_checkpoint(args, default_hid):
+    """Find and load the checkpoint the flags name: --checkpoint, or the one for --lang, --model, --hid, --epoch.
+
+    ``default_hid`` is the hidden size when --hid is not given. A checkpoint
+    found by name must hold what its name says. Returns (model, checkpoint
+    dict, path); problems are UserErrors naming the checkpoints there are.
+    """
+    check_embed(args.lang, args.embed)
+    if args.checkpoint:
+        model, ckpt = load_model(args.checkpoint)
+        return model, ckpt, args.checkpoint
+    hid = args.hid or default_hid
+    path = find_checkpoint(args.out_path, lang_tag(args.lang, args.embed), args.model, hid, args.epoch)
+    model, ckpt = load_model(path, args.out_path)
+    config = ckpt["config"]
+    found = (config["lang"], config["embed"], config["model"], config["num_hid"])
+    if found != (args.lang, args.embed, args.model, hid):
+        raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
+                        f"{lang_tag(found[0], found[1])}, not what its name says; {existing(args.out_path)}")
+    return model, ckpt, path
+
+
+def language_for(config, length, path):
+    """The checkpoint's language (with --length if given), checked against the network's inputs."""
+    length = config["length"] if length is None else length
+    lang = make_language(config["lang"], config["embed"], length)
+    if lang.num_symbols != config["num_input"]:
+        raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
+    return lang
