@@ -191,7 +191,7 @@ def test_lstm_context_plot_and_summary(tmp_path, capsys, no_display):
                            "--sequences", "30", "--validate", "30"])
     out = capsys.readouterr().out
     assert status == 0
-    assert "cell unit" in out and "rises most" in out and "per C" in out
+    assert "counting (steady:" in out and "per C" in out
     names = sorted(os.listdir(tmp_path / "plot"))
     assert names == [f"anb2nc3n_lstm3_{s}" for s in ("context.jpg", "fsm.dot", "fsm.jpg", "fsm.json", "fsm_graph.jpg")]
     assert all(is_jpeg(tmp_path / "plot" / n) for n in names if n.endswith(".jpg"))

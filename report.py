@@ -1,0 +1,176 @@
+"""Build the lab report from one command: run the lab's standard commands and write one page of their results.
+
+    python3 report.py             # every part, the lab's default settings (Part 1 dominates the time)
+    python3 report.py --quick     # a short first look (1 epoch, fewer sequences), marked as such
+    python3 report.py --reuse     # build from the runs already in the report folder; run only what is missing
+    python3 report.py --parts 2 3 --out my_report
+
+Runs each command as its own process with output folders inside the report
+folder, so nothing in plot/ or net/ is touched, then writes
+``<out>/index.html`` (one page, images beside it, no JavaScript) and
+``<out>/report.md`` (the same content in Markdown). Every table and figure
+is captioned with the command that reproduces it and the run record its
+numbers come from. The report is built in a temporary folder and moved into
+place at the end: a failure or Ctrl-C leaves the previous report as it was.
+A step that fails is reported in its section and the rest goes on; the exit
+status is 1 when any step failed.
+"""
+import argparse
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import kmnist
+import records
+from report_content import PARTS, PART_TITLES, Context
+from report_doc import to_html, to_markdown
+from report_steps import plan, run_step, skip_reason
+from runtime import UserError, atomic_write_text, run_main, seed_number
+
+MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
+
+
+def build_parser():
+    """The command-line flags."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="report", help="the report's folder (default: %(default)s)")
+    p.add_argument("--parts", type=int, nargs="+", choices=(1, 2, 3), default=[1, 2, 3],
+                   help="which parts of the lab (default: 1 2 3)")
+    p.add_argument("--quick", action="store_true",
+                   help="a short version for a first look: 1 epoch for Part 1, fewer sequences for Part 3")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse the runs already in the report folder where their command is the same; "
+                        "run only the missing ones")
+    p.add_argument("--seed", type=seed_number(), default=None,
+                   help="seed passed to every command (default: each command's own default)")
+    p.add_argument("--data", default=None,
+                   help="KMNIST's data folder, holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
+    return p
+
+
+def prepare(args):
+    """Check the output folder and make the temporary one the report is built in (reused runs copied in)."""
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isfile(os.path.join(out, MANIFEST)) and os.listdir(out):
+        raise UserError(f"--out {args.out} is a folder that holds something other than a report; "
+                        "choose another folder, or empty it")
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}-building-", dir=parent)
+    earlier = {}
+    if args.reuse and os.path.isfile(os.path.join(out, MANIFEST)):
+        shutil.rmtree(work)
+        shutil.copytree(out, work, ignore=shutil.ignore_patterns("index.html", "report.md", MANIFEST))
+        earlier = records.read_record(os.path.join(out, MANIFEST)).get("results", {}).get("steps", {})
+    return work, earlier
+
+
+def data_folder(args):
+    """KMNIST's folder as an absolute path (the Part 1 commands get it through KMNIST_DATA)."""
+    return os.path.abspath(kmnist.data_root(args.data))
+
+
+def run_steps(steps, work, earlier, args, log=print):
+    """Run (or reuse) every step with a progress line as each starts and ends."""
+    env = dict(os.environ, KMNIST_DATA=data_folder(args), MPLBACKEND="Agg")
+    started = time.perf_counter()
+    for i, step in enumerate(steps, start=1):
+        stamp = lambda: f"[{i}/{len(steps)} {time.perf_counter() - started:6.1f} s]"
+        command = step.command(args.out)
+        before = earlier.get(step.name, {})
+        if (args.reuse and before.get("command") == command and before.get("status") in ("ok", "reused")
+                and before.get("data") == (data_folder(args) if step.part == 1 else None)
+                and os.path.isfile(os.path.join(work, step.record))):
+            step.status, step.seconds = "reused", before.get("seconds", 0.0)
+            log(f"{stamp()} reused: {step.title} ({command})")
+            continue
+        reason = skip_reason(step, steps)
+        if reason:
+            step.status, step.message = "skipped", reason
+            log(f"{stamp()} skipped: {step.title}: {reason}")
+            continue
+        log(f"{stamp()} running: {step.title}: {command}", flush=True)
+        run_step(step, work, env)
+        outcome = "done" if step.status == "ok" else "FAILED: " + step.message.splitlines()[-1]
+        log(f"{stamp()} {outcome} ({step.seconds:.1f} s)", flush=True)
+    return time.perf_counter() - started
+
+
+def header(args, steps, total):
+    """The report's title, what it is, where it ran, and every command."""
+    machine, versions = records.machine(), records.versions()
+    blocks = [("title", "Neural-network lab report" + (" (quick version)" if args.quick else ""))]
+    if args.quick:
+        blocks.append(("note", "Quick version: Part 1 trained for 1 epoch and Part 3 on fewer sequences, for a "
+                               "first look. These are not the lab's results; run `python3 report.py` for those."))
+    run_time = sum(s.seconds for s in steps if s.status == "ok")
+    blocks.append(("text", f"Built {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} in {total:.1f} s "
+                           f"({run_time:.1f} s of it in the runs below); Python {versions['python']}, torch "
+                           f"{versions.get('torch', '?')}, torchvision {versions.get('torchvision', '?')}, numpy "
+                           f"{versions.get('numpy', '?')}; {machine['cpu']}, {machine['cores']} cores."))
+    rows = [[s.name, s.status + (" (earlier run)" if s.status == "reused" else ""), f"{s.seconds:.1f} s",
+             s.command(args.out)] for s in steps]
+    blocks.append(("table", ["step", "status", "time", "command"], rows,
+                   f"The commands behind this report, run from the folder report.py was run in; each leaves its "
+                   f"printed output in `{os.path.join(args.out, 'logs')}/<step>.txt` and a run record (JSON) "
+                   f"beside its images."))
+    return blocks
+
+
+def document(args, steps, work, total):
+    """All the report's blocks: the header, then each part."""
+    ctx = Context(work, args.out, steps)
+    blocks = header(args, steps, total)
+    for part in sorted(set(args.parts)):
+        blocks.append(("section", f"part{part}", PART_TITLES[part]))
+        blocks += PARTS[part](ctx)
+    return blocks
+
+
+def publish(work, out):
+    """Move the finished report from its temporary folder onto ``out``, replacing an earlier report."""
+    old = None
+    if os.path.exists(out):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}-old-", dir=os.path.dirname(out))
+        os.rmdir(old)
+        os.rename(out, old)
+    os.rename(work, out)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv=None):
+    """Run the steps, write the pages and the manifest, then put the report in place."""
+    args = build_parser().parse_args(argv)
+    out = os.path.abspath(args.out)
+    steps = plan(sorted(set(args.parts)), args.quick, args.seed)
+    work, earlier = prepare(args)
+    try:
+        total = run_steps(steps, work, earlier, args)
+        blocks = document(args, steps, work, total)
+        atomic_write_text(to_html(blocks), os.path.join(work, "index.html"))
+        atomic_write_text(to_markdown(blocks), os.path.join(work, "report.md"))
+        manifest = records.Record("report.py", argv, vars(args))
+        manifest.results.update(quick=args.quick, steps={
+            s.name: {"command": s.command(args.out), "status": s.status, "seconds": round(s.seconds, 3),
+                     "record": s.record, "message": s.message, "data": data_folder(args) if s.part == 1 else None}
+            for s in steps})
+        manifest.write(os.path.join(work, MANIFEST))
+        publish(work, out)
+    finally:
+        if os.path.exists(work):
+            shutil.rmtree(work, ignore_errors=True)
+    failed = [s for s in steps if s.status in ("failed", "skipped")]
+    print(f"wrote {os.path.join(args.out, 'index.html')} and {os.path.join(args.out, 'report.md')} "
+          f"({len(steps) - len(failed)} of {len(steps)} steps finished)")
+    if failed:
+        print("not finished: " + ", ".join(f"{s.name} ({s.status})" for s in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

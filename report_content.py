@@ -1,0 +1,216 @@
+"""The content of the lab report, built from the run records of its steps (see report_steps.py).
+
+Each ``part*`` function returns the blocks of one part (report_doc's model):
+tables and figures in the order of the lab, each captioned with the command
+that reproduces it and the record its numbers come from. A step that failed
+or was skipped shows why instead of its results.
+"""
+import os
+
+from records import read_record
+
+PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
+               3: "Part 3: hidden-unit dynamics of recurrent networks"}
+
+
+class Context:
+    """What the part builders need: the report's folder (as built and as named) and the steps."""
+
+    def __init__(self, folder, out, steps):
+        self.folder, self.out = folder, out
+        self.steps = {step.name: step for step in steps}
+
+    def record(self, name):
+        """The run record of a finished step, or None."""
+        step = self.steps.get(name)
+        if step is None or step.status not in ("ok", "reused"):
+            return None
+        return read_record(os.path.join(self.folder, step.record))
+
+    def source(self, name):
+        """`command`; record `path`: the caption's tail that says where numbers and images come from."""
+        step = self.steps[name]
+        return f"`{step.command(self.out)}` (record `{os.path.join(self.out, step.record)}`)"
+
+    def problem(self, name):
+        """A note block saying why a step gave nothing, or None if it finished."""
+        step = self.steps[name]
+        if step.status in ("ok", "reused"):
+            return None
+        if step.status == "skipped":
+            return ("note", step.message)
+        text = step.message
+        if "KMNIST not found" in text:
+            text += ("\nHow to fix: run once with internet access (the files are downloaded into data/KMNIST/raw/), "
+                     "or point to a copy with `python3 report.py --data DIR` or KMNIST_DATA=DIR, where DIR holds "
+                     "KMNIST/raw/.")
+        return ("note", f"Failed: {step.title} (`{step.command(self.out)}`):\n{text}")
+
+    def figures(self, record, *suffixes):
+        """The record's files that end in any of ``suffixes``, in the order written, that exist."""
+        return [p for p in record["files"] if p.endswith(suffixes) and os.path.isfile(os.path.join(self.folder, p))]
+
+
+def fmt(value, digits=4):
+    """A number as text for a table."""
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def part1(ctx):
+    """Accuracy table, then per net the confusion matrix, most-confused pairs, samples and curve."""
+    nets = [("kuzu_lin", "NetLin"), ("kuzu_full", "NetFull"), ("kuzu_conv", "NetConv")]
+    blocks, rows = [], []
+    for name, title in nets:
+        if name not in ctx.steps:
+            continue
+        record = ctx.record(name)
+        if record is None:
+            blocks.append(ctx.problem(name))
+            continue
+        r = record["results"]
+        rows.append([title, f"{r['accuracy']:.2f}%", f"{r['correct']}/{r['test_images']}", f"{r['parameters']:,}",
+                     "; ".join(r["arithmetic"][:-1]), f"{record['wall_time_s']:.1f} s"])
+    if rows:
+        blocks.insert(0, ("table", ["net", "test accuracy", "right", "independent parameters", "arithmetic",
+                                    "wall time"], rows,
+                          "Test accuracy after the last epoch; parameters counted layer by layer; wall time of the "
+                          "whole run (data, training, tests, plots)."))
+    for name, title in nets:
+        record = ctx.record(name) if name in ctx.steps else None
+        if record is None:
+            continue
+        r = record["results"]
+        blocks.append(("heading", f"{title}: {r['accuracy']:.2f}% after {len(r['epochs'])} epoch(s)"))
+        classes = r["classes"]
+        table = [[classes[i]] + [str(v) for v in row] for i, row in enumerate(r["confusion"])]
+        blocks.append(("table", ["true \\ chosen", *classes], table,
+                       f"Confusion matrix of {title} on the 10,000 test images (rows: the true character, "
+                       f"columns: the network's choice). From {ctx.source(name)}."))
+        pairs = ", ".join(f"{p['true']} -> {p['chosen']} ({p['count']})" for p in r["most_confused"])
+        blocks.append(("text", f"Most confused (true -> chosen): {pairs}."))
+        captions = {"_confusion.jpg": "Confusion heatmap", "_samples.jpg":
+                    "Test examples per class: six it got right, then up to four it got wrong (red, with its choice)",
+                    "_curve.jpg": "Training loss and test accuracy per epoch"}
+        for suffix, caption in captions.items():
+            for path in ctx.figures(record, suffix):
+                blocks.append(("figure", path, f"{caption}, {title}. {ctx.source(name)}"))
+    return blocks
+
+
+def part2(ctx):
+    """The trained sigmoid network, the hand design with steps, and the same design as sigmoids."""
+    blocks = []
+    for name in ("check_sig_5", "check_step_4_set", "check_sig_4_set"):
+        if name not in ctx.steps:
+            continue
+        step = ctx.steps[name]
+        blocks.append(("heading", step.title[0].upper() + step.title[1:]))
+        record = ctx.record(name)
+        if record is None:
+            blocks.append(ctx.problem(name))
+            continue
+        r = record["results"]
+        if r.get("trained"):
+            held = "100% accuracy held for 2000 epochs" if r.get("reached") else "stopped without holding 100%"
+            blocks.append(("text", f"Trained: accuracy {r['accuracy']:.2f}%, {r['epochs']} epochs ({held}), "
+                                   f"{r['restarts']} restart(s). From {ctx.source(name)}."))
+        else:
+            blocks.append(("text", f"Hand-set weights, not trained: accuracy {r['accuracy']:.2f}%. "
+                                   f"From {ctx.source(name)}."))
+        for path in ctx.figures(record, ".jpg"):
+            if os.path.basename(path).startswith("check_net_"):
+                blocks.append(("figure", path, f"The network with its weights and biases. {ctx.source(name)}"))
+        blocks.append(("code", "\n".join(r["dividing_lines"]), "Dividing lines of the hidden units."))
+        blocks.append(("code", r["activation_table"], "Activations of every hidden unit and the output for the "
+                                                      "nine items."))
+        for path in ctx.figures(record, ".jpg"):
+            base = os.path.basename(path)
+            if base.startswith("hid_"):
+                unit = int(base.rsplit("_", 1)[1].split(".")[0]) + 1
+                blocks.append(("figure", path, f"Hidden unit H{unit}: grey where it is on. {ctx.source(name)}"))
+            elif base.startswith("out_"):
+                blocks.append(("figure", path, f"The output unit: grey where it is on. {ctx.source(name)}"))
+    return blocks
+
+
+def _training(ctx, name, label):
+    """The loss curve and verdict of a Part 3 training run."""
+    record = ctx.record(f"train_{name}")
+    if record is None:
+        return [ctx.problem(f"train_{name}")]
+    r = record["results"]
+    v = r["verdict"]
+    share = v["det_right"] / max(v["det_total"], 1)
+    chosen = (f" The best of {r['candidates']} candidates (number {r['chosen']}) was kept at {r['chosen_at']}k "
+              "sequences." if r["candidates"] > 1 else "")
+    blocks = [("text", f"{label}: trained on {r['sequences_seen']:,} sequences; on {v['sequences']} fresh ones it "
+                       f"predicts {share:.1%} of the deterministic symbols, mean loss {v['loss']:.4f} "
+                       f"(target {r['target_loss']}): {'learned' if r['learned'] else 'not learned yet'}.{chosen} "
+                       f"From {ctx.source(f'train_{name}')}.")]
+    for path in ctx.figures(record, "_loss.jpg"):
+        blocks.append(("figure", path, f"Reported loss over training (log scale). {ctx.source(f'train_{name}')}"))
+    return blocks
+
+
+def _hidden(ctx, step, what):
+    """The hidden-unit (or cell-unit) figures of a seq_plot.py step."""
+    if step not in ctx.steps:
+        return []
+    record = ctx.record(step)
+    if record is None:
+        return [ctx.problem(step)]
+    return [("figure", path, f"{what}, each point a state the network visited, coloured by the language's state. "
+                             f"{ctx.source(step)}") for path in ctx.figures(record, ".jpg")]
+
+
+def _machine(ctx, name):
+    """The extracted machine: its size, figures, validation table, merged size, and an LSTM's counting."""
+    step = f"fsm_{name}"
+    record = ctx.record(step)
+    if record is None:
+        return [ctx.problem(step)]
+    r = record["results"]
+    machine = r["machine"]
+    blocks = [("text", f"Extracted machine: {len(machine['states'])} states, {r['merged']['states']} after merging "
+                       f"equivalent states ({'the criterion was met' if r['criterion_met'] else 'criterion not met'})"
+                       f". From {ctx.source(step)}.")]
+    captions = {"_fsm.jpg": "The states the network visits, grouped into the machine's states, with transitions",
+                "_fsm_graph.jpg": "The extracted machine as a graph",
+                "_context.jpg": "Cell and hidden units along strings with n = 1..4, the phases shaded"}
+    for suffix, caption in captions.items():
+        for path in ctx.figures(record, suffix):
+            blocks.append(("figure", path, f"{caption}. {ctx.source(step)}"))
+    rows = [[row["set"], row["deterministic"], f"{row['machine_right']:.2%}", f"{row['network_right']:.2%}",
+             f"{row['machine_equals_network']:.2%}", row["stuck"], f"{row['nearest_state']:.2%}"]
+            for row in r["validation"]]
+    blocks.append(("table", ["set", "deterministic", "machine right", "network right", "machine = network", "stuck",
+                             "nearest state"], rows,
+                   "The machine run on the input symbols alone over fresh sequences: the share of the deterministic "
+                   "symbols it predicts (probability above 0.5), against the network."))
+    if r.get("context_summary"):
+        summary = r["context_summary"]
+        blocks.append(("table", ["cell unit", "phase", "mean change per symbol", "sd", "counts steadily"],
+                       [[row["unit"], row["phase"], f"{row['rate']:+.3f}", f"{row['sd']:.3f}",
+                         "yes" if row["steady"] else "no"] for row in summary],
+                       "How the LSTM's cell units change within each phase; a unit counts steadily when the sd of "
+                       "its change is at most a quarter of the mean change (and the mean is at least 0.05)."))
+    return blocks
+
+
+def part3(ctx):
+    """The SRN on a^n b^2n and the LSTM on a^n b^2n c^3n: training, hidden units, machine, counting."""
+    blocks = []
+    for name, label in (("anb2n_srn2", "SRN with 2 hidden units on a^n b^2n"),
+                        ("anb2nc3n_lstm3", "LSTM with 3 hidden units on a^n b^2n c^3n")):
+        if f"train_{name}" not in ctx.steps:
+            continue
+        blocks.append(("heading", label))
+        blocks += _training(ctx, name, label)
+        blocks += _hidden(ctx, f"plot_{name}", "Hidden units")
+        blocks += _hidden(ctx, f"context_{name}", "Cell (context) units")
+        if ctx.record(f"train_{name}") is not None:
+            blocks += _machine(ctx, name)
+    return blocks
+
+
+PARTS = {1: part1, 2: part2, 3: part3}
