@@ -39,11 +39,13 @@ def build_parser():
     p.add_argument("--out", default="report", help="the report's folder (default: %(default)s)")
     p.add_argument("--parts", type=int, nargs="+", choices=(1, 2, 3), default=[1, 2, 3],
                    help="which parts of the lab (default: 1 2 3)")
+    p.add_argument("--nets", nargs="+", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
+                   help="which Part 1 nets (default: lin full conv)")
     p.add_argument("--quick", action="store_true",
                    help="a short version for a first look: 1 epoch for Part 1, fewer sequences for Part 3")
     p.add_argument("--reuse", action="store_true",
-                   help="reuse the runs already in the report folder where their command is the same; "
-                        "run only the missing ones")
+                   help="reuse the runs already in the report folder where their command (and for Part 1 the "
+                        "data folder) is the same; run only the missing ones")
     p.add_argument("--seed", type=seed_number(), default=None,
                    help="seed passed to every command (default: each command's own default)")
     p.add_argument("--data", default=None,
@@ -81,7 +83,7 @@ def run_steps(steps, work, earlier, args, log=print):
         stamp = lambda: f"[{i}/{len(steps)} {time.perf_counter() - started:6.1f} s]"
         command = step.command(args.out)
         before = earlier.get(step.name, {})
-        if (args.reuse and before.get("command") == command and before.get("status") in ("ok", "reused")
+        if (args.reuse and before.get("args") == step.args() and before.get("status") in ("ok", "reused")
                 and before.get("data") == (data_folder(args) if step.part == 1 else None)
                 and os.path.isfile(os.path.join(work, step.record))):
             step.status, step.seconds = "reused", before.get("seconds", 0.0)
@@ -146,7 +148,7 @@ def main(argv=None):
     """Run the steps, write the pages and the manifest, then put the report in place."""
     args = build_parser().parse_args(argv)
     out = os.path.abspath(args.out)
-    steps = plan(sorted(set(args.parts)), args.quick, args.seed)
+    steps = plan(sorted(set(args.parts)), args.quick, args.seed, args.nets)
     work, earlier = prepare(args)
     try:
         total = run_steps(steps, work, earlier, args)
@@ -155,7 +157,8 @@ def main(argv=None):
         atomic_write_text(to_markdown(blocks), os.path.join(work, "report.md"))
         manifest = records.Record("report.py", argv, vars(args))
         manifest.results.update(quick=args.quick, steps={
-            s.name: {"command": s.command(args.out), "status": s.status, "seconds": round(s.seconds, 3),
+            s.name: {"command": s.command(args.out), "args": s.args(), "status": s.status,
+                     "seconds": round(s.seconds, 3),
                      "record": s.record, "message": s.message, "data": data_folder(args) if s.part == 1 else None}
             for s in steps})
         manifest.write(os.path.join(work, MANIFEST))

@@ -46,13 +46,15 @@ class Step:
         return [w[len("@"):] if w.startswith("@") else w for w in self.argv]
 
 
-def plan(parts, quick=False, seed=None):
-    """The steps of the report for the chosen parts, in the order of the lab."""
+def plan(parts, quick=False, seed=None, nets=("lin", "full", "conv")):
+    """The steps of the report for the chosen parts (and Part 1 nets), in the order of the lab."""
     seed_flag = [] if seed is None else ["--seed", str(seed)]
     q = (lambda key: QUICK[key]) if quick else (lambda key: [])
     steps = []
     if 1 in parts:
         for net, title in (("lin", "NetLin"), ("full", "NetFull"), ("conv", "NetConv")):
+            if net not in nets:
+                continue
             steps.append(Step(f"kuzu_{net}", 1, f"{title} on KMNIST",
                               ["kuzu_main.py", "--net", net, *q("kuzu_main.py"), *seed_flag, "--plot-dir", "@part1"],
                               f"part1/kuzu_{net}.json"))

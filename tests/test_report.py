@@ -1,0 +1,250 @@
+"""Tests for report.py: one quick report built on synthetic KMNIST, checked against its run records.
+
+The report is built once for the module (about a minute on 2 cores); the
+other tests read it, or copy it and build again from it (--reuse, a missing
+KMNIST, Ctrl-C).
+"""
+import html.parser
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import make_kmnist
+from report_doc import to_html, to_markdown
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build(out, *flags, cwd=None, timeout=600):
+    """Run report.py; returns the completed process."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, "report.py"), "--out", str(out), *flags],
+                          cwd=cwd or os.path.dirname(str(out)), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """(folder, completed process, synthetic data folder) of `report.py --quick` on synthetic KMNIST."""
+    base = tmp_path_factory.mktemp("report")
+    data = base / "data"
+    make_kmnist(str(data))
+    done = build(base / "report", "--quick", "--data", str(data))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return base / "report", done, data
+
+
+class Page(html.parser.HTMLParser):
+    """What a report page holds: section ids, image sources, tables (as lists of rows of cell texts), notes."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.sections, self.images, self.tables, self.notes, self.text = [], [], [], [], []
+        self._cell = self._note = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "h2":
+            self.sections.append(attrs.get("id"))
+        elif tag == "img":
+            self.images.append(attrs["src"])
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "p" and attrs.get("class") in ("note", "failed"):
+            self._note = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "p" and self._note is not None:
+            self.notes.append("".join(self._note))
+            self._note = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._note is not None:
+            self._note.append(data)
+
+
+def page(folder):
+    return Page((folder / "index.html").read_text(encoding="utf-8"))
+
+
+def record(folder, path):
+    return json.loads((folder / path).read_text(encoding="utf-8"))
+
+
+def table_after(tables, first_header):
+    """The first table whose header row starts with ``first_header``."""
+    return next(t for t in tables if t and t[0] and t[0][0] == first_header)
+
+
+def test_every_section_image_and_table_is_there(quick_report):
+    folder, done, _ = quick_report
+    p = page(folder)
+    assert p.sections == ["part1", "part2", "part3"]
+    assert len(p.images) >= 30
+    for src in p.images:
+        assert (folder / src).is_file(), src
+        assert not os.path.isabs(src) and ".." not in src  # beside the page: the folder can be moved
+    headers = [t[0][0] for t in p.tables]
+    assert headers.count("true \\ chosen") == 3  # a confusion matrix per net
+    assert {"step", "net", "set", "cell unit"} <= set(headers)
+    assert "Quick version" in p.notes[0]
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    assert sorted(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)) == sorted(p.images)
+    assert "> Quick version" in markdown and markdown.count("## Part ") == 3
+
+
+def test_progress_lines_name_each_step(quick_report):
+    _, done, _ = quick_report
+    lines = done.stdout.splitlines()
+    assert len([line for line in lines if " running: " in line]) == 13
+    assert re.match(r"\[1/13 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
+                    lines[0])
+    assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 13
+    assert lines[-1].endswith("(13 of 13 steps finished)")
+
+
+def test_part1_numbers_are_the_records(quick_report):
+    folder, _, _ = quick_report
+    p = page(folder)
+    accuracy_rows = table_after(p.tables, "net")[1:]
+    for row, net in zip(accuracy_rows, ("lin", "full", "conv")):
+        r = record(folder, f"part1/kuzu_{net}.json")["results"]
+        assert row[1] == f"{r['accuracy']:.2f}%" and row[2] == f"{r['correct']}/{r['test_images']}"
+        assert row[3] == f"{r['parameters']:,}"
+    matrices = [t for t in p.tables if t[0][0] == "true \\ chosen"]
+    for matrix, net in zip(matrices, ("lin", "full", "conv")):
+        r = record(folder, f"part1/kuzu_{net}.json")["results"]
+        assert [row[1:] for row in matrix[1:]] == [[str(v) for v in row] for row in r["confusion"]]
+        assert [row[0] for row in matrix[1:]] == r["classes"] == matrix[0][1:]
+    # the record itself against the run's own printout
+    log = (folder / "logs" / "kuzu_lin.txt").read_text()
+    r = record(folder, "part1/kuzu_lin.json")
+    assert f"Test accuracy: {r['results']['accuracy']:.2f}%" in log
+    assert r["command_line"] == "python3 kuzu_main.py --net lin --epochs 1 --plot-dir part1"
+
+
+def test_part2_and_part3_numbers_are_the_records(quick_report):
+    folder, _, _ = quick_report
+    text = "".join(page(folder).text)
+    step = record(folder, "part2/step_4_set/check_step_4_set.json")["results"]
+    assert step["accuracy"] == 100.0 and "Hand-set weights, not trained: accuracy 100.00%" in text
+    assert step["activation_table"] in text and step["dividing_lines"][0] in text
+    trained = record(folder, "part2/sig_5/check_sig_5.json")["results"]
+    assert f"{trained['epochs']} epochs" in text
+    fsm = record(folder, "part3/plot/anb2n_srn2_fsm.json")["results"]
+    validation = table_after(page(folder).tables, "set")
+    assert validation[1][1] == str(fsm["validation"][0]["deterministic"])
+    assert validation[1][2] == f"{fsm['validation'][0]['machine_right']:.2%}"
+    assert f"Extracted machine: {len(fsm['machine']['states'])} states" in text
+
+
+def test_the_page_renders_in_chromium_with_every_image_loaded(quick_report, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    folder, _, _ = quick_report
+    probe = folder / "probe.html"  # the page plus a script that writes, after load, which images decoded
+    probe.write_text((folder / "index.html").read_text().replace(
+        "</body>", "<script>window.addEventListener('load', () => { document.body.dataset.images = "
+                   "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0 ? 1 : 0).join(''); "
+                   "});</script></body>"))
+    try:
+        done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+                               "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+    found = re.search(r'data-images="([01]*)"', done.stdout)
+    assert found, done.stderr[-2000:]
+    assert found.group(1) == "1" * len(page(folder).images)
+
+
+def test_reuse_missing_kmnist_and_a_failed_part(quick_report, tmp_path):
+    folder, _, _ = quick_report
+    copy = tmp_path / "report"
+    shutil.copytree(folder, copy)
+    done = build(copy, "--quick", "--reuse", "--data", str(tmp_path / "nowhere"))
+    assert done.returncode == 1
+    assert done.stdout.count("reused: ") == 10  # Parts 2 and 3; Part 1 had other data
+    assert "skipped: NetFull on KMNIST" in done.stdout and "not finished: kuzu_lin (failed)" in done.stderr
+    p = page(copy)
+    assert p.sections == ["part1", "part2", "part3"]
+    failed = [note for note in p.notes if note.startswith("Failed: NetLin")]
+    assert failed and "KMNIST not found" in failed[0] and "How to fix" in failed[0]
+    assert (copy / "part2" / "sig_5" / "check_sig_5.json").read_text() == \
+        (folder / "part2" / "sig_5" / "check_sig_5.json").read_text()  # reused, not run again
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".report-")]
+
+
+def test_ctrl_c_leaves_the_previous_report_whole(quick_report, tmp_path):
+    folder, _, data = quick_report
+    copy = tmp_path / "report"
+    shutil.copytree(folder, copy)
+    before = (copy / "index.html").read_text()
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "report.py"), "--out", str(copy), "--parts", "2",
+                             "--data", str(data)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        assert " running: " in line
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert (copy / "index.html").read_text() == before
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".report-")]
+
+
+def test_a_folder_that_is_not_a_report_is_not_replaced(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    done = build(tmp_path / "mine", "--parts", "2")
+    assert done.returncode == 1 and "holds something other than a report" in done.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
+
+
+def test_real_kmnist_part1(quick_report, real_kmnist_root, tmp_path):
+    folder, _, _ = quick_report
+    copy = tmp_path / "report"
+    shutil.copytree(folder, copy)
+    done = build(copy, "--quick", "--reuse", "--data", real_kmnist_root, "--nets", "lin")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("reused: ") == 10 and done.stdout.count(" running: ") == 1
+    assert page(copy).tables[1][0][0] == "net" and len(table_after(page(copy).tables, "net")) == 2  # lin only
+    lin = record(copy, "part1/kuzu_lin.json")["results"]
+    assert lin["test_images"] == 10000 and lin["accuracy"] > 60.0
+    row = table_after(page(copy).tables, "net")[1]
+    assert row[1] == f"{lin['accuracy']:.2f}%"
+
+
+def test_renderers_escape_and_keep_the_same_content():
+    blocks = [("title", "A <b>&</b> title"), ("section", "part1", "One"), ("text", "see `x < y`"),
+              ("table", ["a|b", "n"], [["1 | 2", "3.50%"]], "cap"), ("figure", "p/x.jpg", "fig `cmd`"),
+              ("code", "x < 1", "")]
+    page_text = to_html(blocks)
+    assert "<h1>A &lt;b&gt;&amp;&lt;/b&gt; title</h1>" in page_text and "<code>x &lt; y</code>" in page_text
+    assert '<td class="num">3.50%</td>' in page_text and "<td>1 | 2</td>" in page_text
+    assert '<img src="p/x.jpg"' in page_text and "<pre>x &lt; 1</pre>" in page_text
+    markdown = to_markdown(blocks)
+    assert "| a\\|b | n |" in markdown and "| 1 \\| 2 | 3.50% |" in markdown
+    assert "![fig cmd](p/x.jpg)" in markdown and "```\nx < 1\n```" in markdown
