@@ -255,6 +255,11 @@ class Diverged(UserError):
     """The weights or the loss of the check network became NaN or infinite."""
 
 
+def _fits_float32(theta):
+    """Whether every weight is finite and small enough for the network's float32 parameters."""
+    return bool(np.isfinite(theta).all() and np.abs(theta).max() < 3.4e38)
+
+
 def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, log=print):
     """Train ``net`` in place with full-batch Adam, restarting from new random weights when stuck.
 
@@ -274,7 +279,7 @@ def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, lo
         if epoch % REPORT_EVERY:
             continue
         loss, acc = trainer.loss(), trainer.accuracy()
-        if not (math.isfinite(loss) and np.isfinite(trainer.theta).all()):
+        if not (math.isfinite(loss) and _fits_float32(trainer.theta)):
             raise Diverged(f"the training diverged at epoch {epoch}: the loss or the weights are no longer "
                            f"finite (try a smaller --lr)")
         log("ep:%5d loss: %6.4f acc: %5.2f" % (epoch, loss, acc))
@@ -287,7 +292,7 @@ def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, lo
             net.init_weights(init)
             trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
             best, last_progress = float("inf"), epoch
-    if not np.isfinite(trainer.theta).all():
+    if not _fits_float32(trainer.theta):
         raise Diverged(f"the training diverged by epoch {epoch}: the weights are no longer finite "
                        f"(try a smaller --lr)")
     trainer.write_to(net)

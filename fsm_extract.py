@@ -1,4 +1,4 @@
-"""Read a finite-state machine out of a recurrent network's state trajectories (issue 5).
+"""Read a finite-state machine out of a recurrent network's state trajectories.
 
 The network's state after each input is a point in its state space. Cluster
 the points (``kmeans``: weighted Lloyd iterations from a k-means++ start,

@@ -9,6 +9,7 @@ one paragraph that says where we looked and how to get the files.
 """
 import gzip
 import os
+import shutil
 import zlib
 
 import numpy as np
@@ -83,18 +84,48 @@ def ensure_files(root, download=True):
         return folder
     if not download:
         raise DataError(_missing_paragraph(root, missing, "(downloading was switched off with --no-download)"))
+    created = _snapshot(root)
     try:
         from torchvision.datasets import KMNIST
 
         print(f"KMNIST not in {os.path.abspath(folder)}: downloading it with torchvision ...", flush=True)
         for train in (True, False):
             KMNIST(root, train=train, download=True)
-    except Exception as err:  # torchvision raises several kinds on a failed download
+    except BaseException as err:  # torchvision raises several kinds on a failed download; Ctrl-C too
+        _remove_new(root, created)
+        if not isinstance(err, Exception):
+            raise
         raise DataError(_missing_paragraph(root, missing, f"The download failed: {err}")) from None
     still = [name for name in EXPECTED_FILES if _find(folder, name) is None]
     if still:
         raise DataError(_missing_paragraph(root, still, "The download finished but left these out."))
     return folder
+
+
+def _snapshot(root):
+    """The folders and files that exist under ``root``'s KMNIST/raw path before a download."""
+    found = set()
+    for path in (root, os.path.join(root, "KMNIST"), raw_dir(root)):
+        if os.path.isdir(path):
+            found.add(path)
+            found.update(os.path.join(path, name) for name in os.listdir(path))
+    return found
+
+
+def _remove_new(root, before):
+    """Remove what a failed download created under ``root`` (files and folders), deepest first."""
+    for path in (raw_dir(root), os.path.join(root, "KMNIST"), root):
+        if not os.path.isdir(path):
+            continue
+        for name in os.listdir(path):
+            item = os.path.join(path, name)
+            if item not in before and (os.path.isfile(item) or os.path.islink(item)):
+                os.remove(item)
+            elif item not in before and os.path.isdir(item) and item != raw_dir(root) and \
+                    item != os.path.join(root, "KMNIST"):
+                shutil.rmtree(item, ignore_errors=True)
+        if path not in before and not os.listdir(path):
+            os.rmdir(path)
 
 
 def read_idx(path, magic, item_shape):
@@ -137,7 +168,10 @@ def load_split(root, split, device="cpu", download=True):
     labels = read_idx(labels_path, LABEL_MAGIC, ())
     if len(images) != len(labels):
         raise _damaged(labels_path, f"disagrees with {os.path.basename(images_path)}: {len(images)} images, {len(labels)} labels")
-    if len(labels) and labels.max() >= len(CLASSES):
+    if len(labels) == 0:
+        raise _damaged(images_path, "holds no images (its header says 0): there is nothing to "
+                       + ("train on" if split == "train" else "test on"))
+    if labels.max() >= len(CLASSES):
         raise _damaged(labels_path, f"has label {labels.max()}, expected 0..9")
     return normalise(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device)
 

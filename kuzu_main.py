@@ -8,6 +8,8 @@ time; saves a confusion heatmap, a grid of test examples and the training
 curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
 import argparse
+import contextlib
+import math
 import os
 import sys
 import time
@@ -19,10 +21,10 @@ import kmnist
 from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, model_settings, parameter_arithmetic, \
     save_kuzu_checkpoint
 from kuzu_plots import plot_confusion, plot_curve, plot_samples
-from kuzu_train import evaluate, format_pairs, make_scheduler, most_confused, train_epoch
+from kuzu_train import Diverged, evaluate, format_pairs, make_scheduler, most_confused, train_epoch
 from records import Record
-from runtime import (UserError, ensure_folder, number, pick_device, positive, run_main, seed_everything, seed_number,
-                     torch_threads)
+from runtime import (UserError, ensure_folder, exclusive, number, pick_device, positive, run_main, seed_everything,
+                     seed_number, torch_threads)
 
 
 def parse_args(argv):
@@ -107,6 +109,9 @@ def train_and_test(args, model, settings, train, test, record):
         batches.set_epoch(epoch)
         train_loss = train_epoch(model, optimizer, scheduler, batches, epoch, args.dry_run)
         test_loss, correct, confusion, predicted = evaluate(model, test_images, test_labels)
+        if not math.isfinite(test_loss):
+            raise Diverged(f"the training diverged in epoch {epoch}: the test loss became {test_loss} "
+                           "(try a smaller --lr); nothing of this epoch was saved")
         print(confusion)
         print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
               f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
@@ -152,7 +157,8 @@ def main(argv=None):
     check_outputs(args)
     device = pick_device(args.device, args.no_cuda)
     record = Record("kuzu_main.py", argv, vars(args))
-    with torch_threads(args.threads):
+    lock = exclusive(args.save + ".lock", args.save) if args.save else contextlib.nullcontext()
+    with lock, torch_threads(args.threads):
         seed_everything(args.seed)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True

@@ -24,8 +24,8 @@ import numpy as np
 
 from languages import LANGS, make_language
 from records import Record
-from runtime import (UserError, ensure_folder, number, positive, pyplot, run_main, save_figure, seed_everything,
-                     seed_number, torch_threads)
+from runtime import (UserError, ensure_folder, exclusive, number, positive, pyplot, run_main, save_figure,
+                     seed_everything, seed_number, torch_threads)
 from seq_models import Population, build_model
 from seq_plots import loss_figure
 from seq_training import (REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, settings_for, train,
@@ -161,7 +161,9 @@ def main(argv=None):
             raise UserError(f"{flag} {folder} is a file, not a folder")
     ensure_folder(args.out_path)  # fail now rather than at the first checkpoint
     record = Record("seq_train.py", argv, vars(args))
-    with torch_threads(args.threads):
+    name = f"{lang.tag}_{args.model}{args.hid}"
+    with exclusive(os.path.join(args.out_path, name + ".lock"), f"{name}_<k>.pth in {args.out_path}"), \
+            torch_threads(args.threads):
         status = run(args, lang, record)
     if status:
         return status
