@@ -9,7 +9,7 @@ import glob
 import os
 import re
 
-from checkpoints import CheckpointError
+from checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint
 from languages import LANGS, check_embed, lang_tag, make_language
 from runtime import UserError, positive
 from seq_models import load_checkpoint
@@ -18,6 +18,31 @@ from seq_models import load_checkpoint
 def checkpoint_path(out_path, tag, model, hid, k):
     """``<out_path>/<tag>_<model><hid>_<k>.pth``, k in thousands of sequences."""
     return os.path.join(out_path, f"{tag}_{model}{hid}_{k}.pth")
+
+
+RESUME_SETTINGS = ("lang", "embed", "length", "model", "hid", "optim", "lr", "mom", "init", "batch", "candidates",
+                   "select", "seed")  # what must be the same for --resume to go on with a run
+
+
+def resume_state(settings, model, optimizer, rng, progress):
+    """Everything a run needs to go on exactly where it was: weights, optimiser, generator, progress."""
+    return {"settings": {key: settings[key] for key in RESUME_SETTINGS},
+            "model": {name: value.detach().clone() for name, value in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state, "progress": progress.plain()}
+
+
+def load_resume_state(out_path, tag, model, hid, settings):
+    """The saved state in the latest checkpoint of the run ``settings`` describe; a UserError when there is
+    none or it is another run's. Returns (checkpoint path, state)."""
+    path = find_checkpoint(out_path, tag, model, hid)
+    saved = load_lab_checkpoint(path, "seq", {}).get("resume")
+    if not isinstance(saved, dict):
+        raise UserError(f"--resume: {path} holds no state to go on from (it was not the last checkpoint of a run)")
+    differ = [f"{key} {saved['settings'].get(key)!r} (now {settings[key]!r})" for key in RESUME_SETTINGS
+              if saved["settings"].get(key) != settings[key]]
+    if differ:
+        raise UserError(f"--resume: {path} is from a run with other settings: " + ", ".join(differ))
+    return path, saved
 
 
 def list_checkpoints(out_path):

@@ -26,10 +26,11 @@ from languages import LANGS, make_language
 from records import Record
 from runtime import (UserError, ensure_folder, exclusive, number, positive, pyplot, run_main, save_figure,
                      seed_everything, seed_number, torch_threads)
+from seq_checkpoints import load_resume_state, resume_state
 from seq_models import Population, build_model
 from seq_plots import loss_figure
-from seq_training import (REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, settings_for, train,
-                          verdict_lines)
+from seq_training import (REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, make_optimizer,
+                          settings_for, train, verdict_lines)
 
 
 def build_parser():
@@ -68,6 +69,9 @@ def build_parser():
     p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
                    help="folder for the loss curve (default: %(default)s)")
     p.add_argument("--seed", type=seed_number(), default=0, help="random seed, 0 to 2**32-1 (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="go on from the last checkpoint of the same run (same flags; --epoch may be larger), "
+                        "with its optimiser state and sequence generator, as if never stopped")
     p.add_argument("--threads", type=positive(int), default=1,
                    help="torch CPU threads; 1 is fastest for these small networks (default: %(default)s)")
     return p
@@ -115,20 +119,38 @@ def describe(args, lang):
             + f"seed {args.seed}")
 
 
+def resume(args, lang, model, optimizer, rng, progress):
+    """--resume: load the saved run into the model, optimiser, generator and progress."""
+    path, saved = load_resume_state(args.out_path, lang.tag, args.model, args.hid, vars(args))
+    if saved["progress"]["seen"] >= args.epoch * 1000:
+        raise UserError(f"--resume: {path} has already seen {saved['progress']['seen']} sequences; "
+                        f"give an --epoch above {saved['progress']['seen'] // 1000} to go on")
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    rng.bit_generator.state = saved["rng"]
+    progress.restore(saved["progress"], model)
+    print(f"resuming from {path}: {progress.seen} sequences seen, last checkpoint {progress.last}")
+
+
 def run(args, lang, record):
-    """Build the network(s), train, print the verdict; returns the exit status."""
+    """Build the network(s), train (or go on with --resume), print the verdict; returns the exit status."""
     seed_everything(args.seed)
     rng = np.random.default_rng(args.seed)
     config, model = build_network(args, lang)
+    optimizer = make_optimizer(args, model)
     print(describe(args, lang))
     start = time.time()
     progress = Progress(model if args.candidates == 1 else model.candidate(0), args.candidates)
+    if args.resume:
+        resume(args, lang, model, optimizer, rng, progress)
+    state = lambda opt: resume_state(vars(args), model, opt, rng, progress)
     try:
-        train(args, model, lang, rng, config, progress)
+        train(args, model, lang, rng, config, progress, optimizer=optimizer, resume_state=state)
         result = evaluate(progress.network, lang, [lang.get_sequence(rng) for _ in range(100)])
     except KeyboardInterrupt:
         where = f"last checkpoint: {progress.last}" if progress.last else "no checkpoint was written yet"
-        print(f"stopped by Ctrl-C after {progress.seen} sequences; {where}", file=sys.stderr)
+        print(f"stopped by Ctrl-C after {progress.seen} sequences; {where}"
+              + ("; go on with --resume" if progress.last else ""), file=sys.stderr)
         return 130
     for line in verdict_lines(result, TARGET_LOSS[lang.tag]):
         print(line)
@@ -138,7 +160,7 @@ def run(args, lang, record):
         candidates=args.candidates, chosen=progress.chosen if args.candidates > 1 else None,
         chosen_at=args.select if args.candidates > 1 else None, candidate_losses=progress.candidate_losses,
         verdict=result, learned=learned(result, TARGET_LOSS[lang.tag]), sequences_seen=progress.seen,
-        last_checkpoint=progress.last)
+        last_checkpoint=progress.last, resumed=args.resume)
     record.wrote(progress.last)
     return 0
 

@@ -7,6 +7,7 @@ each measured before the network was updated on it. The network itself
 learns from the symbols that actually come next (cross-entropy), never from
 the true probabilities.
 """
+import copy
 import math
 
 import torch
@@ -125,7 +126,13 @@ def best_candidate(losses):
 
 
 class Progress:
-    """How far training got: sequences seen, reports, the choice of candidate, the last checkpoint."""
+    """How far training got: sequences seen, reports, the choice of candidate, the last checkpoint.
+
+    Before the choice of candidate is final, ``provisional`` keeps, for each
+    checkpoint written so far, the whole population's weights and every
+    candidate's loss, so that the checkpoints can be rewritten with the
+    chosen network once the choice is made.
+    """
 
     def __init__(self, network, size):
         self.seen = 0
@@ -137,6 +144,22 @@ class Progress:
         self.candidate_losses = None
         self.window_loss = torch.zeros(size)
         self.window_final = torch.zeros(size)
+        self.provisional = []  # (k, path, population weights, every candidate's loss at k)
+        self.last_losses = None  # every candidate's loss at the last report
+
+    def plain(self):
+        """What a resumed run needs to go on, as plain data."""
+        return {"seen": self.seen, "reports": self.reports, "last": self.last, "chosen": self.chosen,
+                "final_choice": self.final_choice, "candidate_losses": self.candidate_losses,
+                "provisional": self.provisional}
+
+    def restore(self, saved, model):
+        """Go on from ``plain()``'s data; ``model`` is the network or population being trained."""
+        self.seen, self.last, self.chosen = saved["seen"], saved["last"], saved["chosen"]
+        self.reports = [tuple(r) for r in saved["reports"]]
+        self.final_choice, self.candidate_losses = saved["final_choice"], saved["candidate_losses"]
+        self.provisional = [tuple(p) for p in saved["provisional"]]
+        self.network = model.candidate(self.chosen) if self.size > 1 else model
 
 
 def update(model, optimizer, lang, samples, size):
@@ -182,6 +205,7 @@ def report(args, model, lang, rng, progress, log):
         raise Diverged(f"the training diverged after {progress.seen} sequences: the loss is {loss} "
                        "(try a smaller --lr)")
     progress.reports.append((k, loss))
+    progress.last_losses = [v / REPORT_EVERY for v in progress.window_loss.tolist()]
     which = ""
     if progress.size > 1:
         which = f" (candidate {progress.chosen}{', final choice' if progress.final_choice else ''})"
@@ -202,16 +226,55 @@ def should_stop(args, progress):
     return args.until is not None and settled >= UNTIL_REPORTS and max(losses) < args.until
 
 
-def train(args, model, lang, rng, config, progress, log=print):
+def checkpoint_meta(args, progress, loss, seen):
+    """What every Part 3 checkpoint records beside the weights."""
+    return dict(seen=seen, loss=loss, seed=args.seed, candidates=progress.size,
+                candidate=progress.chosen if progress.size > 1 else None, chosen_for_good=progress.final_choice)
+
+
+def save_point(args, model, lang, config, progress, log, resume_state=None, optimizer=None):
+    """Write the checkpoint of the network so far, with what --resume needs to go on from it
+    (``resume_state(optimizer)``); before the final choice, remember the whole population."""
+    k = progress.seen // 1000
+    path = checkpoint_path(args.out_path, lang.tag, args.model, args.hid, k)
+    if not progress.final_choice:
+        weights = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        progress.provisional.append((k, path, weights, progress.last_losses))
+    progress.last = path
+    extra = {"resume": resume_state(optimizer)} if resume_state else {}
+    save_checkpoint(path, progress.network, config,
+                    **checkpoint_meta(args, progress, progress.reports[-1][1], progress.seen), **extra)
+    log(f"saved {path}")
+
+
+def rewrite_provisional(model, config, args, progress, log):
+    """Once the choice is final: rewrite every earlier checkpoint with the chosen network at that time."""
+    if not (progress.final_choice and progress.provisional):
+        return
+    scratch = copy.deepcopy(model)
+    for k, path, weights, losses in progress.provisional:
+        scratch.load_state_dict(weights)
+        save_checkpoint(path, scratch.candidate(progress.chosen), config,
+                        **checkpoint_meta(args, progress, losses[progress.chosen], k * 1000))
+    log(f"rewrote {len(progress.provisional)} earlier checkpoint(s) with candidate {progress.chosen}, the network "
+        "this run delivers")
+    progress.provisional = []
+
+
+def train(args, model, lang, rng, config, progress, log=print, optimizer=None, resume_state=None):
     """Train for args.epoch thousand sequences, or until --until holds, updating ``progress``.
 
     ``model`` is a plain model or a Population of --candidates networks.
     With a population, each report shows the candidate with the lowest loss
     over the last 1000 sequences; after --select thousand sequences that
-    choice is final, and the reports, checkpoints and verdict are of that
-    network alone (the others keep training but are ignored).
+    choice is final, the earlier checkpoints are rewritten with the chosen
+    network, and from then on the reports, checkpoints and verdict are of
+    that network alone (the others keep training but are ignored), so every
+    checkpoint of a finished run holds the network it delivers.
+    ``resume_state(optimizer)`` gives what a resumed run needs, stored in
+    each checkpoint.
     """
-    optimizer = make_optimizer(args, model)
+    optimizer = optimizer or make_optimizer(args, model)
     total = args.epoch * 1000
     while progress.seen < total:
         count = min(args.batch, REPORT_EVERY - progress.seen % REPORT_EVERY)
@@ -223,12 +286,9 @@ def train(args, model, lang, rng, config, progress, log=print):
             continue
         report(args, model, lang, rng, progress, log)
         stop = should_stop(args, progress)
+        rewrite_provisional(model, config, args, progress, log)
         if progress.seen % SAVE_EVERY == 0 or progress.seen == total or stop:
-            k = progress.seen // 1000
-            path = checkpoint_path(args.out_path, lang.tag, args.model, args.hid, k)
-            save_checkpoint(path, progress.network, config, seen=progress.seen, loss=progress.reports[-1][1])
-            progress.last = path
-            log(f"saved {path}")
+            save_point(args, model, lang, config, progress, log, resume_state, optimizer)
         if stop:
             log(f"stopping: the loss stayed below {args.until} for the last {UNTIL_REPORTS} reports")
             break

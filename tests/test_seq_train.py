@@ -1,5 +1,7 @@
 """Tests for seq_train.py: it learns, writes its checkpoints where it says, stops cleanly, rejects bad input."""
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,7 +42,8 @@ def test_same_command_same_numbers(tmp_path, capsys):
     first = capsys.readouterr().out
     seq_train.main(args)
     second = capsys.readouterr().out
-    assert losses(first) == losses(second) and "symbol= B" in first
+    assert len(losses(first)) == 1 and losses(first) == losses(second) and "symbol= B" in first
+    assert first.replace(str(tmp_path), "") .split("trained on")[0] == second.replace(str(tmp_path), "").split("trained on")[0]
 
 
 def test_until_stops_with_checkpoint_named_in_thousands(tmp_path, capsys):
@@ -151,3 +154,66 @@ def test_unwritable_out_path_fails_before_training(tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == 1 and "cannot create the folder" in captured.err
     assert "epoch:" not in captured.out
+
+
+def _train_cmd(out, *extra):
+    return [sys.executable, "seq_train.py", "--lang", "anb2n", "--epoch", "30", "--candidates", "3", "--select", "20",
+            "--out_path", str(out), "--plot_path", str(out / "plot"), *extra]
+
+
+def test_every_checkpoint_of_a_run_holds_the_network_it_delivers(tmp_path):
+    """With candidates, checkpoints written before the choice are rewritten with the chosen network."""
+    done = subprocess.run(_train_cmd(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    chosen = int(re.search(r"loss: [\d.]+ \(candidate (\d+), final choice\)", done.stdout).group(1))
+    saved = {k: torch.load(tmp_path / f"anb2n_srn2_{k}.pth", weights_only=True) for k in (10, 20, 30)}
+    assert [saved[k]["candidate"] for k in saved] == [chosen] * 3
+    assert all(saved[k]["chosen_for_good"] and saved[k]["seen"] == 1000 * k and saved[k]["seed"] == 0 for k in saved)
+    # the first checkpoint is the chosen candidate's history: its reported loss at 10k is that candidate's own
+    record = json.loads((tmp_path / "anb2n_srn2.json").read_text())
+    assert record["results"]["last_checkpoint"] == str(tmp_path / "anb2n_srn2_30.pth")
+    final, _ = load_checkpoint(tmp_path / "anb2n_srn2_30.pth")
+    raw = torch.load(tmp_path / "anb2n_srn2_30.pth", weights_only=True)
+    assert all(torch.equal(final.state_dict()[k], raw["state_dict"][k]) for k in raw["state_dict"])
+    # the earlier checkpoint differs from the later one but is the same network's past (H0 moves little after 10k)
+    assert not torch.equal(saved[10]["state_dict"]["rnn.weight_hh_l0"], saved[30]["state_dict"]["rnn.weight_hh_l0"])
+
+
+def test_ctrl_c_then_resume_ends_with_the_same_network(tmp_path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    done = subprocess.run(_train_cmd(whole), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen(_train_cmd(parts), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (parts / "anb2n_srn2_10.pth").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "go on with --resume" in err, err
+    again = subprocess.run(_train_cmd(parts, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stdout
+    last_line = lambda text: [line for line in text.splitlines() if line.startswith("loss: ")][-1]
+    assert last_line(again.stdout) == last_line(done.stdout)
+    a = torch.load(whole / "anb2n_srn2_30.pth", weights_only=True)["state_dict"]
+    b = torch.load(parts / "anb2n_srn2_30.pth", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    for k in (10, 20):
+        assert torch.equal(torch.load(whole / f"anb2n_srn2_{k}.pth", weights_only=True)["state_dict"]["H0"],
+                           torch.load(parts / f"anb2n_srn2_{k}.pth", weights_only=True)["state_dict"]["H0"])
+
+
+def test_resume_refuses_another_runs_state(tmp_path, capsys):
+    assert seq_train.main(["--lang", "anbn", "--epoch", "1", "--candidates", "1", "--out_path", str(tmp_path),
+                           "--plot_path", str(tmp_path / "plot")]) == 0
+    capsys.readouterr()
+    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "2", "--candidates", "1", "--lr", "0.5",
+                                       "--resume", "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])
+    err = capsys.readouterr().err
+    assert status == 1 and "is from a run with other settings: lr 0.003 (now 0.5)" in err
+    status = run_main(seq_train.main, ["--lang", "anb2n", "--resume", "--out_path", str(tmp_path)])
+    assert status == 1 and "no checkpoint" in capsys.readouterr().err
