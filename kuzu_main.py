@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 import kmnist
-from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, model_settings, parameter_arithmetic, \
-    save_kuzu_checkpoint
+from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, load_checkpoint, model_settings, \
+    parameter_arithmetic, save_kuzu_checkpoint
 from kuzu_plots import plot_confusion, plot_curve, plot_samples
 from kuzu_train import Diverged, evaluate, format_pairs, make_scheduler, most_confused, train_epoch
 from records import Record
@@ -55,6 +55,8 @@ def parse_args(argv):
                         help="where to train (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--save", default=None, metavar="PATH",
                         help="save a checkpoint (weights and settings) here after every epoch")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the checkpoint in --save (same flags), after its last epoch, as if never stopped")
     parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
                         help="folder for the plots and the run record (default plot)")
     parser.add_argument("--dry-run", action="store_true",
@@ -68,6 +70,8 @@ def parse_args(argv):
         args.threads = THREAD_DEFAULTS[args.net] or torch.get_num_threads()
     if args.mom >= 1 or args.dropout >= 1 or args.shift > 4:
         parser.error("need --mom and --dropout below 1 and --shift at most 4")
+    if args.resume and not args.save:
+        parser.error("--resume goes on from the checkpoint named by --save PATH")
     return args
 
 
@@ -98,14 +102,40 @@ def print_settings(args, device, arithmetic):
         print("  " + line)
 
 
+RESUME_KEYS = ("net", "lr", "mom", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift", "schedule",
+               "batch_size", "seed")  # what must be the same for --resume to go on with a run
+
+
+def resume_from(args, model, optimizer, scheduler, record):
+    """--resume: load the run saved in --save into the model, optimiser and schedule; returns the next epoch."""
+    ckpt = load_checkpoint(args.save)[1]
+    saved = ckpt.get("resume")
+    if not isinstance(saved, dict):
+        raise UserError(f"--resume: {args.save} holds no state to go on from")
+    differ = [f"{key} {saved['settings'].get(key)!r} (now {getattr(args, key)!r})" for key in RESUME_KEYS
+              if saved["settings"].get(key) != getattr(args, key)]
+    if differ:
+        raise UserError(f"--resume: {args.save} is from a run with other settings: " + ", ".join(differ))
+    if ckpt["epoch"] >= args.epochs:
+        raise UserError(f"--resume: {args.save} finished all {args.epochs} epochs already")
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["rng"])
+    record.results["epochs"] = list(saved["epochs"])
+    print(f"resuming from {args.save} after epoch {ckpt['epoch']}")
+    return ckpt["epoch"] + 1
+
+
 def train_and_test(args, model, settings, train, test, record):
     """Train for --epochs, testing after each; returns (correct, confusion, predictions) of the last test."""
     batches = kmnist.Batches(*train, args.batch_size, shuffle=True, seed=args.seed, shift=args.shift)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.mom)
     scheduler = make_scheduler(optimizer, args.schedule, args.epochs * (1 if args.dry_run else len(batches)))
     test_images, test_labels = test
+    first = resume_from(args, model, optimizer, scheduler, record) if args.resume else 1
     epochs = record.results.setdefault("epochs", [])
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(first, args.epochs + 1):
         batches.set_epoch(epoch)
         train_loss = train_epoch(model, optimizer, scheduler, batches, epoch, args.dry_run)
         test_loss, correct, confusion, predicted = evaluate(model, test_images, test_labels)
@@ -118,8 +148,11 @@ def train_and_test(args, model, settings, train, test, record):
         epochs.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss, "correct": correct,
                        "accuracy": 100.0 * correct / len(test_labels)})
         if args.save:
+            resume = {"settings": {key: getattr(args, key) for key in RESUME_KEYS}, "epochs": epochs,
+                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                      "rng": torch.get_rng_state()}
             save_kuzu_checkpoint(args.save, model, settings, epoch=epoch, accuracy=correct / len(test_labels),
-                                 args=vars(args))
+                                 args=vars(args), resume=resume)
         if args.dry_run:
             break
     return correct, confusion, predicted
