@@ -21,7 +21,8 @@ import kmnist
 from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, load_checkpoint, model_settings, \
     parameter_arithmetic, save_kuzu_checkpoint
 from kuzu_plots import plot_confusion, plot_curve, plot_samples
-from kuzu_train import Diverged, evaluate, format_pairs, make_scheduler, most_confused, train_epoch
+from kuzu_train import SCHEDULES, Diverged, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, \
+    prepare, train_epoch
 from records import Record
 from runtime import (UserError, ensure_folder, exclusive, number, pick_device, positive, run_main, seed_everything,
                      seed_number, torch_threads)
@@ -31,19 +32,23 @@ def parse_args(argv):
     """The command line, compatible with the course's kuzu_main.py."""
     parser = argparse.ArgumentParser(description="Train and test a classifier on Kuzushiji-MNIST (KMNIST).")
     parser.add_argument("--net", choices=NETS, default="full", help="lin, full or conv (default full)")
-    parser.add_argument("--lr", type=positive(float), default=None, help="learning rate (default 0.01; full 0.02, conv 0.03)")
+    parser.add_argument("--lr", type=positive(float), default=None,
+                        help="learning rate, the peak of onecycle (default 0.01; full 0.02, conv 0.05)")
     parser.add_argument("--mom", type=number(float, low=0), default=None, help="momentum (default 0.5; full and conv 0.9)")
     parser.add_argument("--epochs", type=positive(int), default=10, help="number of training epochs (default 10)")
     parser.add_argument("--no_cuda", action="store_true", help="never use CUDA")
     parser.add_argument("--hid", type=positive(int), default=500, help="hidden units of NetFull (default 500)")
-    parser.add_argument("--conv1", type=positive(int), default=32, help="filters in NetConv's first layer (default 32)")
-    parser.add_argument("--conv2", type=positive(int), default=64, help="filters in NetConv's second layer (default 64)")
-    parser.add_argument("--fc", type=positive(int), default=128, help="units in NetConv's hidden layer (default 128)")
-    parser.add_argument("--dropout", type=number(float, low=0), default=0.3, help="NetConv's dropout before the output (default 0.3)")
+    parser.add_argument("--conv1", type=positive(int), default=16, help="filters in NetConv's first layer (default 16)")
+    parser.add_argument("--conv2", type=positive(int), default=32, help="filters in NetConv's second layer (default 32)")
+    parser.add_argument("--fc", type=positive(int), default=256, help="units in NetConv's hidden layer (default 256)")
+    parser.add_argument("--dropout", type=number(float, low=0), default=0.2, help="NetConv's dropout before the output (default 0.2)")
     parser.add_argument("--shift", type=number(int, low=0), default=None,
                         help="random shift of training images by up to this many pixels (default 0; conv 2)")
-    parser.add_argument("--schedule", choices=("cosine", "const"), default="cosine",
-                        help="learning rate over the run: cosine decay to 0 or constant (default cosine)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=None,
+                        help="learning rate over the run, stepped per batch: one cycle peaking at --lr, cosine decay "
+                             "to 0, or constant (default cosine; conv onecycle)")
+    parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+                        help="Nesterov momentum (default: on for conv, off for lin and full)")
     parser.add_argument("--batch-size", type=positive(int), default=64, help="training batch size (default 64)")
     parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
     parser.add_argument("--threads", type=positive(int), default=None,
@@ -51,6 +56,9 @@ def parse_args(argv):
     parser.add_argument("--data", default=None,
                         help="data directory holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
     parser.add_argument("--no-download", action="store_true", help="never try to download missing data")
+    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                        help="run the model through torch.compile(mode='reduce-overhead') (CUDA graphs): auto does "
+                             "so on CUDA only; it falls back to plain execution where compiling fails (default auto)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                         help="where to train (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--save", default=None, metavar="PATH",
@@ -62,7 +70,7 @@ def parse_args(argv):
     parser.add_argument("--dry-run", action="store_true",
                         help="one epoch of a single batch, to check the setup (files named kuzu_<net>_dry-run_*)")
     args = parser.parse_args(argv)
-    for name in ("lr", "mom", "shift"):
+    for name in ("lr", "mom", "shift", "schedule", "nesterov"):
         if getattr(args, name) is None:
             setattr(args, name, NET_DEFAULTS[args.net][name])
     args.data = kmnist.data_root(args.data)
@@ -96,14 +104,15 @@ def load_data(args, device):
 def print_settings(args, device, arithmetic):
     """The settings line and the parameter arithmetic, as printed at the start."""
     print(f"net={args.net} lr={args.lr} mom={args.mom} epochs={args.epochs} batch-size={args.batch_size} "
-          f"shift={args.shift} schedule={args.schedule} seed={args.seed} device={device}")
+          f"shift={args.shift} schedule={args.schedule} seed={args.seed} device={device}"
+          + (" nesterov" if args.nesterov else "") + f" threads={args.threads}")
     print("Independent parameters:")
     for line in arithmetic:
         print("  " + line)
 
 
-RESUME_KEYS = ("net", "lr", "mom", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift", "schedule",
-               "batch_size", "seed")  # what must be the same for --resume to go on with a run
+RESUME_KEYS = ("net", "lr", "mom", "nesterov", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift",
+               "schedule", "batch_size", "seed")  # what must be the same for --resume to go on with a run
 
 
 def resume_from(args, model, optimizer, scheduler, record):
@@ -127,18 +136,24 @@ def resume_from(args, model, optimizer, scheduler, record):
     return ckpt["epoch"] + 1
 
 
-def train_and_test(args, model, settings, train, test, record):
-    """Train for --epochs, testing after each; returns (correct, confusion, predictions) of the last test."""
+def train_and_test(args, model, runner, settings, train, test, record):
+    """Train for --epochs, testing after each; returns (correct, confusion, predictions) of the last test.
+
+    ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is saved.
+    """
     batches = kmnist.Batches(*train, args.batch_size, shuffle=True, seed=args.seed, shift=args.shift)
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.mom)
+    optimizer = make_optimizer(model, args.lr, args.mom, args.nesterov)
     scheduler = make_scheduler(optimizer, args.schedule, args.epochs * (1 if args.dry_run else len(batches)))
     test_images, test_labels = test
     first = resume_from(args, model, optimizer, scheduler, record) if args.resume else 1
     epochs = record.results.setdefault("epochs", [])
     for epoch in range(first, args.epochs + 1):
         batches.set_epoch(epoch)
-        train_loss = train_epoch(model, optimizer, scheduler, batches, epoch, args.dry_run)
-        test_loss, correct, confusion, predicted = evaluate(model, test_images, test_labels)
+        started = time.perf_counter()
+        train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, args.dry_run)
+        trained = time.perf_counter()
+        test_loss, correct, confusion, predicted = evaluate(runner, test_images, test_labels)
+        tested = time.perf_counter()
         if not math.isfinite(test_loss):
             raise Diverged(f"the training diverged in epoch {epoch}: the test loss became {test_loss} "
                            "(try a smaller --lr); nothing of this epoch was saved")
@@ -146,7 +161,8 @@ def train_and_test(args, model, settings, train, test, record):
         print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
               f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
         epochs.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss, "correct": correct,
-                       "accuracy": 100.0 * correct / len(test_labels)})
+                       "accuracy": 100.0 * correct / len(test_labels), "train_s": round(trained - started, 3),
+                       "test_s": round(tested - trained, 3)})
         if args.save:
             resume = {"settings": {key: getattr(args, key) for key in RESUME_KEYS}, "epochs": epochs,
                       "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -203,7 +219,8 @@ def main(argv=None):
         record.results.update(parameters=total, arithmetic=arithmetic, model=settings)
         print_settings(args, device, arithmetic)
         np.set_printoptions(precision=4, suppress=True)
-        correct, confusion, predicted = train_and_test(args, model, settings, train, test, record)
+        runner = prepare(model, args.net, device, args.compile)
+        correct, confusion, predicted = train_and_test(args, model, runner, settings, train, test, record)
         saved = finish(args, record, test, correct, confusion, predicted)
     record.wrote(*saved)
     saved.append(record.write(os.path.join(args.plot_dir, run_name(args) + ".json"), device, args.threads))

@@ -1,15 +1,22 @@
-"""Time one training epoch of each net: the in-memory path against the course's path.
+"""Time one training epoch of each net side by side: the lab's in-memory path, the course's path, and NetConv
+against the NetConv of earlier versions (32/64 filters), at each thread count asked for.
 
-    KMNIST_DATA=../shared/data python3 bench/kuzu_bench.py
+    KMNIST_DATA=../shared/data python3 bench/kuzu_bench.py                 # lin, full, conv; 1 and 2 threads
+    python3 bench/kuzu_bench.py --nets conv --rounds 3 --threads 1 2
 
 The course's path is torchvision's KMNIST dataset with ToTensor and Normalize
 applied per image, batched by a DataLoader (batch 64, shuffled). The
 in-memory path is the one kuzu_main.py uses: one normalised tensor, batched
-by indexing. Both train the same model from the same initial weights, one
-after the other in the same process, and the table gives the ratio.
+by indexing, NetConv in channels-last memory. Every variant trains the same
+model from the same initial weights with the settings kuzu_main.py gives it.
+The variants run one after the other within each round (round-robin), so a
+change in the machine's load hits all of them alike; the table gives each
+variant's median epoch time over the rounds and its ratio to the reference of
+its group, the ratio computed per round and then the median taken.
 """
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -19,7 +26,12 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kmnist  # noqa: E402
 from kuzu import NET_DEFAULTS, build_model  # noqa: E402
-from runtime import UserError, run_main  # noqa: E402
+from kuzu_train import make_optimizer, make_scheduler, prepare  # noqa: E402
+from records import cpu_name  # noqa: E402
+from runtime import UserError, run_main, torch_threads  # noqa: E402
+
+OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
+            {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False})
 
 
 def course_batches(root, batch_size):
@@ -34,72 +46,72 @@ def course_batches(root, batch_size):
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
 
 
-def timed_epoch(model, batches, lr, mom):
-    """Train one epoch; returns the seconds it took."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=mom)
+def timed_epoch(model, batches, settings, steps):
+    """Train one epoch as kuzu_main.py would; returns the seconds it took."""
+    optimizer = make_optimizer(model, settings["lr"], settings["mom"], settings["nesterov"])
+    scheduler = make_scheduler(optimizer, settings["schedule"], steps)
     model.train()
     started = time.perf_counter()
     for images, labels in batches:
         optimizer.zero_grad(set_to_none=True)
         F.nll_loss(model(images), labels).backward()
         optimizer.step()
+        scheduler.step()
     return time.perf_counter() - started
 
 
-def parse_sizes(parser, texts):
-    """Filter counts written like 16x32 -> [(16, 32), ...]."""
-    try:
-        sizes = [tuple(int(c) for c in text.lower().split("x")) for text in texts]
-    except ValueError:
-        sizes = [()]
-    if any(len(size) != 2 or min(size) < 1 for size in sizes):
-        parser.error("--conv-filters takes sizes like 16x32")
-    return sizes
+def variants(args):
+    """(group, label, net, sizes, settings, path) for everything to time; the first of a group is its reference."""
+    found = []
+    for net in args.nets:
+        if net in ("lin", "full"):
+            found += [(net, f"{net}, course's path", net, {}, NET_DEFAULTS[net], "course"),
+                      (net, f"{net}, in-memory", net, {}, NET_DEFAULTS[net], "memory")]
+        else:
+            found += [("conv", "conv 32/64 (earlier default)", "conv", *OLD_CONV, "memory"),
+                      ("conv", "conv 16/32 (default)", "conv", {}, NET_DEFAULTS["conv"], "memory")]
+    return found
 
 
 def main(argv=None):
-    """Time each net both ways and print a Markdown table with the ratios."""
+    """Time every variant round-robin and print a Markdown table with the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nets", nargs="*", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
-                        help="which nets to time with their default sizes (default all three)")
-    parser.add_argument("--full-hid", nargs="*", type=int, default=[], metavar="H",
-                        help="also time NetFull with these hidden sizes, both paths")
-    parser.add_argument("--conv-filters", nargs="*", default=[], metavar="C1xC2",
-                        help="also time NetConv with these filter counts (e.g. 16x32), in-memory path only")
+    parser.add_argument("--nets", nargs="+", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
+                        help="which nets (default all three)")
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], help="torch thread counts (default 1 2)")
+    parser.add_argument("--rounds", type=int, default=2, help="epochs timed per variant (default 2)")
     parser.add_argument("--data", default=None, help="data directory (default $KMNIST_DATA, else ./data)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     args = parser.parse_args(argv)
-    if any(hid < 1 for hid in args.full_hid):
-        parser.error("--full-hid takes sizes of at least 1")
-    jobs = [(net, {}, True) for net in args.nets]
-    jobs += [("full", {"hid": hid}, True) for hid in args.full_hid]
-    jobs += [("conv", {"conv1": c1, "conv2": c2}, False) for c1, c2 in parse_sizes(parser, args.conv_filters)]
-
+    if args.rounds < 1 or min(args.threads) < 1:
+        parser.error("--rounds and --threads must be at least 1")
     root = kmnist.data_root(args.data)
     images, labels = kmnist.load_split(root, "train", download=False)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch of 60,000 images, batch {args.batch_size}")
-    rows = []
-    for net, sizes, both_paths in jobs:
-        label = net + "".join(f" {key}={value}" for key, value in sizes.items())
-        torch.manual_seed(0)
-        initial = build_model(net, **sizes).state_dict()
-        settings = NET_DEFAULTS[net]
-        seconds = {}
-        for path in ("course", "in-memory") if both_paths else ("in-memory",):
-            model = build_model(net, **sizes)
-            model.load_state_dict(initial)
-            if path == "course":
-                batches = course_batches(root, args.batch_size)
-            else:  # as kuzu_main.py does it, random shifts included (the course's path has none)
-                batches = kmnist.Batches(images, labels, args.batch_size, shuffle=True, seed=0,
-                                         shift=settings["shift"])
-            seconds[path] = timed_epoch(model, batches, settings["lr"], settings["mom"])
-            print(f"{label:20s} {path:10s} {seconds[path]:7.1f} s", flush=True)
-        rows.append((label, seconds.get("course"), seconds["in-memory"]))
-    print("\n| net | course's path s/epoch | in-memory s/epoch | speed-up |\n|---|---|---|---|")
-    for label, course, memory in rows:
-        course_text, ratio = ("-", "-") if course is None else (f"{course:.1f}", f"{course / memory:.1f}x")
-        print(f"| {label} | {course_text} | {memory:.1f} | {ratio} |")
+    print(f"{cpu_name()}, torch {torch.__version__}; one epoch of {len(labels):,} images, batch {args.batch_size}")
+    jobs, rows = variants(args), []
+    for threads in args.threads:
+        with torch_threads(threads):
+            times = {job[1]: [] for job in jobs}
+            for _ in range(args.rounds):
+                for group, label, net, sizes, settings, path in jobs:
+                    torch.manual_seed(0)
+                    model = build_model(net, **sizes)
+                    model = prepare(model, net, torch.device("cpu"), "off", log=lambda *a: None)
+                    if path == "course":
+                        batches = course_batches(root, args.batch_size)
+                    else:
+                        batches = kmnist.Batches(images, labels, args.batch_size, shuffle=True, seed=0,
+                                                 shift=settings["shift"])
+                    times[label].append(timed_epoch(model, batches, settings, len(batches)))
+                    print(f"{threads} thread(s) {label:32s} {times[label][-1]:7.1f} s", flush=True)
+            for group, label, *_ in jobs:
+                reference = next(job[1] for job in jobs if job[0] == group)
+                ratios = [t / r for t, r in zip(times[label], times[reference])]
+                rows.append((threads, label, statistics.median(times[label]), statistics.median(ratios), ratios))
+    print("\n| threads | variant | s/epoch (median) | time against the first of its net (per round) |")
+    print("|---:|---|---:|---|")
+    for threads, label, seconds, ratio, ratios in rows:
+        print(f"| {threads} | {label} | {seconds:.1f} | {ratio:.2f}x ({', '.join(f'{r:.2f}' for r in ratios)}) |")
 
 
 if __name__ == "__main__":

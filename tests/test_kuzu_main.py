@@ -66,9 +66,9 @@ def test_conv_saves_a_checkpoint_that_rebuilds_the_model(synthetic_kmnist, tmp_p
     result = run_kuzu("--net", "conv", "--conv1", "4", "--conv2", "8", "--fc", "16", "--epochs", "2",
                       "--data", root, "--plot-dir", str(tmp_path), "--save", str(checkpoint))
     assert result.returncode == 0, result.stderr
-    assert "lr=0.03 mom=0.9" in result.stdout and "shift=2" in result.stdout
+    assert "lr=0.05 mom=0.9" in result.stdout and "shift=2 schedule=onecycle" in result.stdout and " nesterov" in result.stdout
     model, saved = load_checkpoint(str(checkpoint))
-    assert saved["epoch"] == 2 and saved["model"] == {"net": "conv", "conv1": 4, "conv2": 8, "fc": 16, "dropout": 0.3}
+    assert saved["epoch"] == 2 and saved["model"] == {"net": "conv", "conv1": 4, "conv2": 8, "fc": 16, "dropout": 0.2}
     accuracy = int(re.findall(r"Accuracy: (\d+)/200", result.stdout)[-1])
     assert round(saved["accuracy"] * 200) == accuracy
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
@@ -121,3 +121,33 @@ def test_netlin_one_epoch_on_real_kmnist_reaches_65_percent(real_kmnist_root, tm
     accuracy = float(re.search(r"Test accuracy: ([\d.]+)%", result.stdout).group(1))
     assert accuracy >= 65.0
     assert "Accuracy: " in result.stdout and "/10000 (" in result.stdout
+
+
+def test_full_saves_its_hidden_size_and_tests_on_unshifted_images(synthetic_kmnist, tmp_path):
+    import json
+
+    import torch.nn.functional as F
+
+    import kmnist
+
+    root, _ = synthetic_kmnist
+    checkpoint = tmp_path / "full.pth"
+    plots = tmp_path / "plots"
+    result = run_kuzu("--net", "full", "--hid", "37", "--shift", "2", "--epochs", "1", "--data", root,
+                      "--no-download", "--plot-dir", str(plots), "--save", str(checkpoint))
+    assert result.returncode == 0, result.stderr
+    model, saved = load_checkpoint(str(checkpoint))
+    assert model.hid.out_features == 37 and saved["config"] == {"net": "full", "hid": 37}
+    assert "hid: 784*37+37 = 29,045" in result.stdout
+    # the test pass scores the test images as they are: --shift moves training images only
+    images, labels = kmnist.load_split(root, "test", download=False)
+    with torch.no_grad():
+        output = model.eval()(images)
+    loss = F.nll_loss(output, labels).item()
+    correct = int((output.argmax(dim=1) == labels).sum())
+    with open(plots / "kuzu_full.json", encoding="utf-8") as handle:
+        last = json.load(handle)["results"]["epochs"][-1]
+    assert last["test_loss"] == pytest.approx(loss, rel=1e-5)
+    assert last["correct"] == correct
+    assert f"Accuracy: {correct}/200" in result.stdout
+
