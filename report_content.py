@@ -38,7 +38,7 @@ class Context:
         if step.status in ("ok", "reused"):
             return None
         if step.status == "skipped":
-            return ("note", step.message)
+            return ("note", f"Skipped: {step.title}: {step.message}.")
         text = step.message
         if "KMNIST not found" in text:
             text += ("\nHow to fix: run once with internet access (the files are downloaded into data/KMNIST/raw/), "

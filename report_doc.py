@@ -53,42 +53,41 @@ def _cell(value):
     return f'<td class="num">{html.escape(text)}</td>' if NUMBER.match(text) else f"<td>{html.escape(text)}</td>"
 
 
+def _html_table(header, rows, caption):
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
+    cells = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
+    cap = f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{cap}"
+
+
+def _html_note(text):
+    cls = "failed" if text.startswith(("Failed", "Skipped", "Not run")) else "note"
+    return f'<p class="{cls}">{_caption_html(text)}</p>'
+
+
+HTML = {  # block kind -> its HTML, given the block's items after the kind
+    "title": lambda text: f"<h1>{html.escape(text)}</h1>",
+    "section": lambda sid, text: f'<h2 id="{sid}">{html.escape(text)}</h2>',
+    "heading": lambda text: f"<h3>{html.escape(text)}</h3>",
+    "text": lambda text: f"<p>{_caption_html(text)}</p>",
+    "note": _html_note,
+    "table": _html_table,
+    "figure": lambda path, caption: (f'<figure><img src="{html.escape(path)}" alt="{html.escape(caption)}">'
+                                     f"<figcaption>{_caption_html(caption)}</figcaption></figure>"),
+    "code": lambda text, caption: f"<pre>{html.escape(text)}</pre>" + (
+        f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
+}
+
+
 def to_html(blocks):
     """The document as one self-contained HTML page (images referenced beside it)."""
     title = next((b[1] for b in blocks if b[0] == "title"), "Report")
-    body, sections = [], [(b[1], b[2]) for b in blocks if b[0] == "section"]
-    for block in blocks:
-        kind = block[0]
-        if kind == "title":
-            body.append(f"<h1>{html.escape(block[1])}</h1>")
-            if sections:
-                links = "".join(f'<li><a href="#{sid}">{html.escape(text)}</a></li>' for sid, text in sections)
-                body.append(f"<nav><ul>{links}</ul></nav>")
-        elif kind == "section":
-            body.append(f'<h2 id="{block[1]}">{html.escape(block[2])}</h2>')
-        elif kind == "heading":
-            body.append(f"<h3>{html.escape(block[1])}</h3>")
-        elif kind == "text":
-            body.append(f"<p>{_caption_html(block[1])}</p>")
-        elif kind == "note":
-            cls = "failed" if block[1].startswith(("Failed", "Skipped", "Not run")) else "note"
-            body.append(f'<p class="{cls}">{_caption_html(block[1])}</p>')
-        elif kind == "table":
-            _, header, rows, caption = block
-            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
-            cells = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-            cap = f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{cap}")
-        elif kind == "figure":
-            _, path, caption = block
-            body.append(f'<figure><img src="{html.escape(path)}" alt="{html.escape(caption)}">'
-                        f"<figcaption>{_caption_html(caption)}</figcaption></figure>")
-        elif kind == "code":
-            _, text, caption = block
-            cap = f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""
-            body.append(f"<pre>{html.escape(text)}</pre>{cap}")
-        else:
-            raise ValueError(f"unknown block {kind!r}")
+    links = "".join(f'<li><a href="#{b[1]}">{html.escape(b[2])}</a></li>' for b in blocks if b[0] == "section")
+    body = []
+    for kind, *items in blocks:
+        body.append(HTML[kind](*items))
+        if kind == "title" and links:
+            body.append(f"<nav><ul>{links}</ul></nav>")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
@@ -99,33 +98,24 @@ def _md_cell(value):
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _md_table(header, rows, caption):
+    lines = ["| " + " | ".join(_md_cell(c) for c in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + (f"\n\n*{caption}*" if caption else "")
+
+
+MARKDOWN = {  # block kind -> its Markdown
+    "title": lambda text: f"# {text}",
+    "section": lambda sid, text: f"## {text}",
+    "heading": lambda text: f"### {text}",
+    "text": lambda text: text,
+    "note": lambda text: "> " + text.replace("\n", "\n> "),
+    "table": _md_table,
+    "figure": lambda path, caption: f"![{caption.replace('`', '')}]({path})\n\n*{caption}*",
+    "code": lambda text, caption: f"```\n{text}\n```" + (f"\n\n*{caption}*" if caption else ""),
+}
+
+
 def to_markdown(blocks):
     """The same document as Markdown, with relative image links."""
-    out = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "title":
-            out.append(f"# {block[1]}")
-        elif kind == "section":
-            out.append(f"## {block[2]}")
-        elif kind == "heading":
-            out.append(f"### {block[1]}")
-        elif kind == "text":
-            out.append(block[1])
-        elif kind == "note":
-            out.append("> " + block[1].replace("\n", "\n> "))
-        elif kind == "table":
-            _, header, rows, caption = block
-            lines = ["| " + " | ".join(_md_cell(c) for c in header) + " |",
-                     "|" + "|".join("---" for _ in header) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-            out.append("\n".join(lines) + (f"\n\n*{caption}*" if caption else ""))
-        elif kind == "figure":
-            _, path, caption = block
-            out.append(f"![{caption.replace('`', '')}]({path})\n\n*{caption}*")
-        elif kind == "code":
-            _, text, caption = block
-            out.append(f"```\n{text}\n```" + (f"\n\n*{caption}*" if caption else ""))
-        else:
-            raise ValueError(f"unknown block {kind!r}")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(MARKDOWN[kind](*items) for kind, *items in blocks) + "\n"

@@ -110,9 +110,9 @@ def skip_reason(step, steps):
     """Why a step cannot run, given the steps before it, or None."""
     by_name = {s.name: s for s in steps}
     if step.needs and by_name[step.needs].status not in ("ok", "reused"):
-        return f"Skipped: it reads the network of '{by_name[step.needs].title}', which did not finish."
+        return f"it reads the network of '{by_name[step.needs].title}', which did not finish"
     if step.part == 1:
         missing = [s for s in steps if s.part == 1 and s.status == "failed" and "KMNIST not found" in s.message]
         if missing:
-            return "Skipped: KMNIST is missing (see the first run of this part)."
+            return "KMNIST is missing (see the first run of this part)"
     return None
