@@ -4,11 +4,17 @@ validation on fresh sequences, merged states, agreement with the Reber grammar, 
 The algorithms are in fsm_extract.py; these functions run them on a
 network's trajectories (seq_trace.gather) and print their results through
 ``log``, returning the numbers too so that a run record can hold them.
+``LanguageStates`` names the language's own states in words ("A3", "b5",
+"b3c6", "n4", "T.n2"), and ``state_names`` names a machine's states by the
+majority language state of their points; seq_plot.py's colour bars use the
+same names.
 """
+from collections import Counter
+
 import numpy as np
 
 import fsm_extract as fx
-from fsm_plots import predicted_text
+from fsm_plots import ROW, predicted_text
 from seq_trace import gather
 
 BEYOND = 4  # validate beyond the training range on n = length+1 .. length+BEYOND
@@ -68,8 +74,250 @@ def choose_machine(fit, select, lang, args, log=print, sweep=None):
     return machine, labels, result, best[0][0]
 
 
-def machine_table(machine, symbols):
-    """The machine as text: per state its points, predictions and (majority) successor on each symbol."""
+START = ("start",)  # the key of the state before the first input
+
+
+class LanguageStates:
+    """The language's own states in words: a key per point, its name, its place in the graph and colour order.
+
+    Counting languages (a^n b^2n, a^n b^2n c^3n, ...): "A1".."A<length>"
+    after 1..length A's; after a later symbol, the symbols of the string
+    still to come, phase by phase, e.g. "b5" (a^n b^2n: 5 B's to come),
+    "b3c6" (a^n b^2n c^3n: 3 B's, then 6 C's) and "c4" (4 C's to come); so
+    "b0" is the end of a string, where an A follows. Reber: "n1".."n6", the
+    grammar's node. Embedded Reber: "begin" (after the first B), "T" / "P"
+    (after the branch's T or P), "T.n1".."T.n7" / "P.n1".."P.n7" (the
+    inner grammar's node in the T / P branch; n7: after the inner E) and
+    "end" (after the closing T or P). The state before the first input is
+    "start". Another kind of language has no names (``known`` is false).
+    """
+
+    def __init__(self, lang):
+        self.lang = lang
+        if getattr(lang, "counting", False) and hasattr(lang, "mult"):
+            self.kind = "counting"
+        elif hasattr(lang, "embed"):
+            self.kind = "embedded" if lang.embed else "reber"
+        else:
+            self.kind = None
+
+    @property
+    def known(self):
+        """Whether this language's states have names."""
+        return self.kind is not None
+
+    def keys(self, symbol, first, state):
+        """The language state of each point (a tuple), from the inputs and seq_trace's ``state`` per point.
+
+        Counting languages: (0, k) after k A's; (p, left in phase p, then
+        the whole of each later phase) after a symbol of phase p >= 1. The
+        state number tells the same except for n in the middle phases of
+        a^n b^2n c^3n, which the inputs give. Reber: ("node", state).
+        """
+        if self.kind != "counting":
+            return [("node", int(s)) for s in np.asarray(state).tolist()]
+        mult, keys = self.lang.mult, []
+        n = run = 0
+        prev = -1
+        for a, start in zip(np.asarray(symbol).tolist(), np.asarray(first).tolist()):
+            if a == 0:
+                n = 1 if (start or prev != 0) else n + 1
+                keys.append((0, n))
+            else:
+                run = 1 if (start or a != prev) else run + 1
+                keys.append((a, mult[a - 1] * n - run, *(mult[q - 1] * n for q in range(a + 1, len(mult) + 1))))
+            prev = a
+        return keys
+
+    def name(self, key):
+        """The key in words (see the class)."""
+        if key == START:
+            return "start"
+        if self.kind == "counting":
+            if key[0] == 0:
+                return f"A{key[1]}"
+            letters = self.lang.symbols[key[0]:]
+            return "".join(f"{c.lower()}{left}" for c, left in zip(letters, key[1:]))
+        s = key[1]
+        if self.kind == "reber":
+            return f"n{s}"
+        if s == 1:
+            return "begin"
+        if s == 30:
+            return "end"
+        branch = "T" if s < 20 else "P"
+        return branch if s % 10 == 0 else f"{branch}.n{s % 10}"
+
+    def number(self, key):
+        """The language's state number of a key (seq_trace's ``state``), for ordering: 0 for the start."""
+        if key == START:
+            return 0
+        if self.kind == "counting":
+            return key[1] if key[0] == 0 else self.lang.length + 1 + sum(key[1:])
+        return key[1]
+
+    def order(self, key):
+        """Sort key: the language's state number (as seq_plot.py's colours), then the phase."""
+        return (self.number(key), key[0] if self.kind == "counting" and key != START else 0)
+
+    def slot(self, key):
+        """Where the state with this key goes in the graph (layout units), or None.
+
+        Counting, one phase after the A's: the A's in a row, each above the
+        B it leads to; the B's in the row below, right to left, so the last
+        one sits under A1. Two phases: the A's in the top row; below them a
+        row of B's for each n (n = length on top), starting under A_n; the
+        C's in the bottom row, right to left, each below the last B that
+        leads to it. Reber: by the grammar's node; embedded: the T branch
+        above, the P branch below.
+        """
+        if self.kind == "counting":
+            return self._counting_slot(key)
+        if self.kind == "reber":
+            place = {0: (0, 0), 1: (1, 0), 2: (2, 1), 3: (2, -1), 4: (3, 1), 5: (3, -1), 6: (4, 0)}
+            node = 0 if key == START else key[1]
+            return None if node not in place else (1.4 * place[node][0], 1.1 * place[node][1])
+        inner = {0: (2, 0), 1: (3, 0), 2: (4, 1), 3: (4, -1), 4: (5, 1), 5: (5, -1), 6: (6, 0), 7: (7, 0)}
+        s = 0 if key == START else key[1]
+        if s in (0, 1, 30):
+            x, y = {0: 0, 1: 1, 30: 8}[s], 0
+        elif s // 10 in (1, 2) and s % 10 in inner:
+            x, dy = inner[s % 10]
+            y = dy + (2.2 if s < 20 else -2.2)
+        else:
+            return None
+        return (1.2 * x, 1.1 * y)
+
+    def _counting_slot(self, key):
+        mult, length = self.lang.mult, self.lang.length
+        if key == START:
+            return (-1.0, 0.0) if len(mult) == 1 else (0.0, 0.0)
+        phase, count = key[0], key[1]
+        if len(mult) == 1:
+            m = mult[0]
+            return (float(m * count - 1), 0.0) if phase == 0 else (float(count), -ROW)
+        if len(mult) == 2:
+            m1, m2 = mult
+            scale = max(1.0, m2 / (m1 + 1))
+            if phase == 0:
+                return (scale * count, 0.0)
+            if phase == 1:
+                n = key[2] // m2
+                return (scale * (n + m1 * n - 1 - count), -ROW * (length - n + 1))
+            return (scale * ((m1 + 1) * (count + 1) / m2 - 1), -ROW * (length + 1))
+        if phase == 0:  # three or more phases: a row per phase, by the symbols still to come
+            return (float(count), 0.0)
+        return (float(sum(key[1:])), -ROW * phase)
+
+    def legend(self):
+        """One line saying what the names mean."""
+        if self.kind == "counting":
+            letters = self.lang.symbols[1:]
+            first, last = letters[0].lower(), letters[-1].lower()
+            if len(letters) == 1:
+                rest = f"{first}k: k {letters[0]}'s still to come ({first}0: the string is over, an A follows)"
+            else:
+                then = " then ".join(f"{v} {c}'s" for v, c in zip("jklm", letters[1:]))
+                rest = (f"{first}i{''.join(c.lower() + v for v, c in zip('jklm', letters[1:]))}: i {letters[0]}'s "
+                        f"then {then} still to come; {last}k: k {letters[-1]}'s to come ({last}0: an A follows)")
+            return f"names: A1..A{self.lang.length} after 1..{self.lang.length} A's; {rest}"
+        if self.kind == "reber":
+            return "names: n1..n6, the Reber grammar's node after the input"
+        if self.kind == "embedded":
+            return ("names: begin (after the first B), T or P (after the branch symbol), T.n1..T.n7 or P.n1..P.n7 "
+                    "(the inner grammar's node in that branch; n7: after the inner E), end (after the closing T/P)")
+        return "names: state numbers (this language's states have no names)"
+
+
+def point_names(lang, symbol, first, state):
+    """Colour classes for plots coloured by the language's state: (class of each point, names in colour order).
+
+    The classes are the language's own states, ordered by their state
+    number as seq_trace gives it (then by phase); None for a language
+    without names.
+    """
+    namer = LanguageStates(lang)
+    if not namer.known:
+        return None
+    keys = namer.keys(symbol, first, state)
+    ordered = sorted(set(keys), key=namer.order)
+    index = {k: i for i, k in enumerate(ordered)}
+    return np.array([index[k] for k in keys], dtype=np.int64), [namer.name(k) for k in ordered]
+
+
+def state_names(machine, labels, keys, namer):
+    """Name each state by the majority language state of its points: (names, keys, shares).
+
+    labels: the machine state of each point; keys: the language state of
+    each point (LanguageStates.keys). The start state is "start". When
+    several states share a majority name, the one holding most of those
+    points keeps it and the others get primes (b3', b3''). keys[s] is the
+    majority key (None for a state without points) and shares[s] the share
+    of the state's points that have it. Without a namer, names are the
+    state numbers.
+    """
+    count = machine.num_states
+    if namer is None or not namer.known or keys is None:
+        return [str(s) for s in range(count)], [None] * count, [1.0] * count
+    votes = [Counter() for _ in range(count)]
+    for s, k in zip(np.asarray(labels).tolist(), keys):
+        votes[s][k] += 1
+    names, major, shares = [""] * count, [None] * count, [0.0] * count
+    for s in range(count):
+        if s == machine.initial:
+            major[s], shares[s] = START, 1.0
+        elif votes[s]:
+            k, c = max(votes[s].items(), key=lambda kc: (kc[1], namer.order(kc[0])))
+            major[s], shares[s] = k, c / sum(votes[s].values())
+    by_key = {}
+    for s in range(count):
+        by_key.setdefault(major[s], []).append(s)
+    for k, states in by_key.items():
+        states.sort(key=lambda s: (-votes[s][k], s))
+        for i, s in enumerate(states):
+            base = f"s{s}" if k is None else namer.name(k)
+            names[s] = base + "'" * i
+    return names, major, shares
+
+
+def state_slots(names, keys, namer):
+    """Each state's place in the graph by its language state (LanguageStates.slot); None for a primed name."""
+    if namer is None or not namer.known:
+        return None
+    return [None if k is None or name.endswith("'") else namer.slot(k) for name, k in zip(names, keys)]
+
+
+def machine_table(machine, symbols, names=None, shares=None):
+    """The machine as text: per state its points, predictions and (majority) successor on each symbol.
+
+    With ``names`` (state_names), each state's name follows its number (and
+    the share of its points whose language state gives that name), and the
+    successors are given by name.
+    """
+    if names is None:
+        return _numbered_table(machine, symbols)
+    nxt = machine.next_state
+    width = max(6, *map(len, names))
+    head = f"{'state':>6} {'name':<{width}} {'share':>6} {'points':>7}  {'predicts':<9} {'mean probabilities':<24}"
+    head += "".join(f"  on {c:<{width + 11}}" for c in symbols)
+    lines = [head]
+    for s in range(machine.num_states):
+        probs = " ".join(f"{symbols[i]} {p:.2f}" for i, p in enumerate(machine.predict[s]) if p >= 0.05)
+        share = "" if s == machine.initial else f"{shares[s]:.0%}"
+        row = f"{s:>5}{'*' if s == machine.initial else ' '} {names[s]:<{width}} {share:>6} {machine.visits[s]:>7}  "
+        row += f"{predicted_text(machine, s, symbols):<9} {probs:<24}"
+        for a in range(len(symbols)):
+            t, total = nxt[s, a], machine.counts[s, a].sum()
+            cell = "-" if t < 0 else f"{names[t]} ({machine.counts[s, a, t]}/{total})"
+            row += f"  {cell:<{width + 14}}"
+        lines.append(row.rstrip())
+    lines.append("* initial state; share: the points whose language state has this name; on X: the state reached "
+                 "on input X (count of that transition / all from here on X)")
+    return "\n".join(lines)
+
+
+def _numbered_table(machine, symbols):
+    """machine_table without names: states and successors by number."""
     nxt = machine.next_state
     head = f"{'state':>6} {'points':>7}  {'predicts':<9} {'mean probabilities':<24}"
     head += "".join(f"  on {c:<14}" for c in symbols)
@@ -87,13 +335,22 @@ def machine_table(machine, symbols):
     return "\n".join(lines)
 
 
-def machine_dot(machine, symbols, name):
-    """The machine as Graphviz DOT text (``dot -Tpng`` renders it, if Graphviz is installed)."""
+def machine_dot(machine, symbols, name, names=None, positions=None):
+    """The machine as Graphviz DOT text (``dot -Tpng`` renders it, if Graphviz is installed).
+
+    names: each state's label (default its number); positions: (K, 2) the
+    lab's layout (fsm_plots.graph_layout), written as ``pos`` so that
+    ``neato -n -Tpng`` draws the lab's arrangement.
+    """
+    names = [str(s) for s in range(machine.num_states)] if names is None else names
+    point = "" if positions is None else (f', pos="{72 * (positions[machine.initial][0] - 0.7):.0f},'
+                                           f'{72 * positions[machine.initial][1]:.0f}"')
     lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=circle];",
-             '  start [shape=point, label=""];', f"  start -> s{machine.initial};"]
+             f'  start [shape=point, label=""{point}];', f"  start -> s{machine.initial};"]
     for s in range(machine.num_states):
         shape = ", shape=doublecircle" if s == machine.initial else ""
-        lines.append(f'  s{s} [label="{s}\\n{predicted_text(machine, s, symbols)}"{shape}];')
+        pos = "" if positions is None else f', pos="{72 * positions[s][0]:.0f},{72 * positions[s][1]:.0f}"'
+        lines.append(f'  s{s} [label="{names[s]}\\n{predicted_text(machine, s, symbols)}"{shape}{pos}];')
     nxt = machine.next_state
     for s in range(machine.num_states):
         for a, t in enumerate(nxt[s]):
@@ -209,7 +466,9 @@ def grammar_agreement(machines, data, log=print):
         agree = fx.agreement(labels[ok], truth[ok])
         table, extracted, grammar = fx.contingency(labels[ok], truth[ok])
         state_map = {int(e): int(grammar[row.argmax()]) for e, row in zip(extracted, table)}
-        share = fx.transition_consistency(machine, state_map, true_next)
+        # a state never reached when the machine runs on its own has no grammar state: its transitions disagree
+        share = fx.transition_consistency(machine, {**{s: -1 for s in range(machine.num_states)}, **state_map},
+                                          true_next)
         one = "n/a" if agree["one_to_one"] is None else f"{agree['one_to_one']:.2%}"
         log(f"  {name} ({machine.num_states} states): purity {agree['purity']:.2%}, inverse purity "
             f"{agree['inverse_purity']:.2%}, best one-to-one mapping {one}, transitions the grammar makes too "
@@ -277,12 +536,17 @@ def context_summary(data, symbols, log=print):
     return rows
 
 
-def machine_dict(machine, symbols):
-    """The machine as plain data for a run record: states, predictions, majority transitions with counts."""
+def machine_dict(machine, symbols, names=None, shares=None):
+    """The machine as plain data for a run record: states, predictions, majority transitions with counts.
+
+    With names (state_names), each state also has its name and the share of its points that name fits.
+    """
     nxt = machine.next_state
+    named = {} if names is None else {s: {"name": names[s], "share": float(shares[s]) if shares else None}
+                                      for s in range(machine.num_states)}
     return {
         "initial": machine.initial,
-        "states": [{"state": s, "points": int(machine.visits[s]),
+        "states": [{"state": s, **named.get(s, {}), "points": int(machine.visits[s]),
                     "predicts": predicted_text(machine, s, symbols),
                     "probabilities": {c: float(p) for c, p in zip(symbols, machine.predict[s])}}
                    for s in range(machine.num_states)],

@@ -170,12 +170,13 @@ def _machine(ctx, name):
     if record is None:
         return [ctx.problem(step)]
     r = record["results"]
-    machine = r["machine"]
-    blocks = [("text", f"Extracted machine: {len(machine['states'])} states, {r['merged']['states']} after merging "
+    raw = r.get("raw_machine", r["machine"])
+    blocks = [("text", f"Extracted machine: {len(raw['states'])} states, {r['merged']['states']} after merging "
                        f"equivalent states ({'the criterion was met' if r['criterion_met'] else 'criterion not met'})"
                        f". From {ctx.source(step)}.")]
-    captions = {"_fsm.jpg": "The states the network visits, grouped into the machine's states, with transitions",
-                "_fsm_graph.jpg": "The extracted machine as a graph",
+    captions = {"_fsm.jpg": "The states the network visits, grouped into the merged machine's states (named in the "
+                            "language's terms), with transitions",
+                "_fsm_graph.jpg": "The merged machine as a graph, laid out by phase",
                 "_context.jpg": "Cell and hidden units along strings with n = 1..4, the phases shaded"}
     for suffix, caption in captions.items():
         for path in ctx.figures(record, suffix):

@@ -10,16 +10,19 @@ fsm_extract.py). The number of states is --states, or else the fewest whose
 machine, run on the input symbols alone over other fresh sequences, predicts
 the deterministic symbols as well as the network does (probability above
 0.5) and whose predicted distributions stay within --tv (mean total-variation
-distance) of the network's. Prints the machine as a table and writes
-``<plot_path>/<name>_fsm.dot`` (Graphviz text), ``<name>_fsm.jpg`` (states
-in the hidden space with their hulls and transitions) and
-``<name>_fsm_graph.jpg`` (the machine as a graph), name being
-``<lang>_<model><hid>``. Then it validates the machine on fresh sequences
-within the training range and, for the counting languages, beyond it (there
-scoring only the symbols from the first B on, which n makes certain); for
-the Reber grammars it compares the machine's states with the grammar's; it
-also merges equivalent states (same predictions, equivalent successors) and
-reports the smaller machine; for an LSTM on a counting language it plots the
+distance) of the network's. Equivalent states (same predictions, equivalent
+successors) are merged, and each state is named after the language's own
+state of most of its points ("A3", "b5", "b3c6", "n4"; see
+fsm_report.LanguageStates). Prints the merged machine as a table (--raw:
+the clusters before merging) and writes ``<plot_path>/<name>_fsm.dot``
+(Graphviz text), ``<name>_fsm.jpg`` (states in the hidden space with their
+hulls and transitions) and ``<name>_fsm_graph.jpg`` (the machine as a graph,
+laid out by the language's states), name being ``<lang>_<model><hid>``.
+Then it validates the extracted machine on fresh sequences within the
+training range and, for the counting languages, beyond it (there scoring
+only the symbols from the first B on, which n makes certain), checks the
+merged machine too, and for the Reber grammars compares both machines'
+states with the grammar's; for an LSTM on a counting language it plots the
 cell and hidden units along a sequence (``<name>_context.jpg``) and sums up
 what each unit does per symbol. A record of the run goes next to the images
 (``<name>_fsm.json``).
@@ -30,8 +33,9 @@ import sys
 
 import numpy as np
 
+import fsm_extract as fx
 import fsm_report as fr
-from fsm_plots import context_figure, graph_figure, scatter_figure
+from fsm_plots import context_figure, graph_figure, graph_layout, scatter_figure
 from records import Record
 from runtime import atomic_write_text, number, positive, pyplot, run_main, save_figure, seed_everything, seed_number, \
     torch_threads
@@ -49,12 +53,16 @@ def build_parser():
     p.add_argument("--validate", type=positive(int), default=1000,
                    help="fresh sequences per validation set (default: %(default)s)")
     p.add_argument("--states", type=number(int, low=2, high=10_000), default=None,
-                   help="number of states, the start state included (default: chosen by the criterion)")
+                   help="number of extracted states (before merging), the start state included "
+                        "(default: chosen by the criterion)")
     p.add_argument("--max_states", type=number(int, low=2, high=10_000), default=64,
                    help="most states tried when choosing, the start state included (default: %(default)s)")
     p.add_argument("--tv", type=number(float, above=0, high=1), default=0.1,
                    help="criterion: largest mean total-variation distance between machine's and network's "
                         "predictions (default: %(default)s)")
+    p.add_argument("--raw", action="store_true",
+                   help="print and draw the machine before merging equivalent states (the k-means clusters); "
+                        "by default the merged machine")
     p.add_argument("--seed", type=seed_number(), default=0,
                    help="seed for the fresh sequences and the clustering (default: %(default)s)")
     p.add_argument("--threads", type=positive(int), default=1, help="torch CPU threads (default: %(default)s)")
@@ -75,7 +83,8 @@ def main(argv=None):
         print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units); "
               f"clustering the states of {args.sequences} fresh sequences")
         machine, fit = extract(args, model, lang, record.results)
-        written = draw(args, machine, fit, lang, name, config)
+        shown = name_states(args, machine, fit, lang, record.results)
+        written = draw(args, shown, fit, lang, name, config)
         analyse(args, model, machine, lang, config, name, record.results, written)
     record.wrote(*written)
     record.write(os.path.join(args.plot_path, name + "_fsm.json"), threads=args.threads)
@@ -97,31 +106,65 @@ def extract(args, model, lang, results):
     if not args.states and not met:
         print(f"no machine with up to {args.max_states} states met the criterion; "
               f"keeping the best one found ({machine.num_states} states)")
-    results.update(criterion_met=bool(met), machine=fr.machine_dict(machine, lang.symbols))
+    results["criterion_met"] = bool(met)
     fit["labels"] = labels
     return machine, fit
 
 
-def draw(args, machine, fit, lang, name, config):
-    """Print the machine's table and write its DOT text and two figures; returns the paths."""
-    symbols = lang.symbols
-    print(f"\nextracted machine for {name}: {machine.num_states} states")
-    print(fr.machine_table(machine, symbols))
+def name_states(args, machine, fit, lang, results):
+    """Merge equivalent states, name the states of both machines, and record both.
+
+    Returns a dict for ``draw``: the machine to show (merged, or with --raw
+    the extracted one), its names, their share of the points and the keys,
+    the raw machine and the block of each raw state in the shown one.
+    """
+    merged, block = fx.minimize(machine)
+    if args.raw:
+        merged, block = machine, np.arange(machine.num_states)
+    namer = fr.LanguageStates(lang)
+    keys = namer.keys(fit["symbol"], fit["first"], fit["state"]) if namer.known else None
+    raw_names, _, raw_shares = fr.state_names(machine, fit["labels"], keys, namer)
+    names, major, shares = fr.state_names(merged, block[fit["labels"]], keys, namer)
+    results.update(shown="raw" if args.raw else "merged",
+                   machine=fr.machine_dict(merged, lang.symbols, names, shares),
+                   raw_machine=fr.machine_dict(machine, lang.symbols, raw_names, raw_shares))
+    return {"machine": merged, "names": names, "shares": shares, "slots": fr.state_slots(names, major, namer),
+            "raw": machine, "block": block, "namer": namer}
+
+
+def draw(args, shown, fit, lang, name, config):
+    """Print the shown machine's table and write its DOT text and two figures; returns the paths."""
+    symbols, machine, raw, names = lang.symbols, shown["machine"], shown["raw"], shown["names"]
+    print(f"\nextracted machine for {name}: {raw.num_states} states (the k-means clusters and the start)")
+    if args.raw:
+        print("shown below and drawn: the extracted machine, before merging (--raw)")
+    else:
+        groups = [[s for s in range(raw.num_states) if shown["block"][s] == b] for b in range(machine.num_states)]
+        merged = ", ".join("+".join(map(str, g)) for g in groups if len(g) > 1) or "none merged"
+        print(f"shown below and drawn: the merged machine, {machine.num_states} states (extracted states merged: "
+              f"{merged}; --raw shows the extracted machine)")
+    print(shown["namer"].legend())
+    print(fr.machine_table(machine, symbols, names, shown["shares"]))
     plt = pyplot(False)
     prefix = os.path.join(args.plot_path, name)
+    positions = graph_layout(machine, shown["slots"])
     written = [prefix + "_fsm.dot"]
-    atomic_write_text(fr.machine_dot(machine, symbols, name), written[-1])
+    atomic_write_text(fr.machine_dot(machine, symbols, name, names, positions), written[-1])
     unit = "hidden + cell" if config["model"] == "lstm" else "hidden"
-    title = f"{name}: {machine.num_states} extracted states ({unit} units)"
+    which = "extracted states, before merging" if args.raw else f"states, merged from {raw.num_states}"
+    title = f"{name}: {machine.num_states} {which} ({unit} units)"
     written.append(save_figure(scatter_figure(plt, fit["features"], fit["labels"], machine, fit["start"], symbols,
-                                              title, unit), prefix + "_fsm.jpg", dpi=100))
-    written.append(save_figure(graph_figure(plt, machine, symbols, f"{name}: extracted machine"),
-                               prefix + "_fsm_graph.jpg", dpi=100))
+                                              title, unit, names, (raw, shown["block"])),
+                               prefix + "_fsm.jpg", dpi=100))
+    which = "extracted machine, before merging" if args.raw else "merged machine"
+    written.append(save_figure(graph_figure(plt, machine, symbols, f"{name}: {which}, {machine.num_states} states",
+                                            names, positions), prefix + "_fsm_graph.jpg", dpi=100))
     return written
 
 
 def analyse(args, model, machine, lang, config, name, results, written):
     """Validate and merge the machine; Reber: agreement with the grammar; an LSTM counting: its context units."""
+    print("\nthe extracted machine (before merging) is validated; the merged machine is checked after it")
     data, _ = fr.validate(machine, model, lang, args, rows=results.setdefault("validation", []))
     minimal, results["merged"] = fr.report_minimal(machine, data)
     if not lang.counting:

@@ -5,10 +5,12 @@
 
 Loads ``<out_path>/<lang>_<model><hid>_<epoch>.pth`` (the latest one when
 --epoch is left out, or --checkpoint PATH) with torch.load(weights_only=True),
-prints the weights, then the hidden activations and output probabilities
-for --num_plot fresh sequences, and saves for each pair j < k of units a
-scatter of the states visited, coloured by the language's state (jet), the
-SRN's initial state marked x: ``plot/<lang>_<model><hid>_<j><k>.jpg``. With
+prints the weights by name (SRN: H0, W, U, the biases, V, c; LSTM: the rows
+of each gate i, f, g, o), then the hidden activations and output
+probabilities for --num_plot fresh sequences, and saves for each pair j < k
+of units a scatter of the states visited, coloured by the language's state
+(jet; the colour bar names the states as seq_fsm.py does: A3, b5, n4, ...),
+the SRN's initial state marked x: ``plot/<lang>_<model><hid>_<j><k>.jpg``. With
 3 or more units it also saves three views of the first three units in 3-D
 (``..._3d_front.jpg``, ``_3d_side.jpg``, ``_3d_top.jpg``). --context plots an
 LSTM's cell states instead (``..._context_<j><k>.jpg``). --show opens the
@@ -23,6 +25,7 @@ import sys
 import numpy as np
 import torch
 
+from fsm_report import point_names
 from records import Record
 from runtime import UserError, positive, pyplot, run_main, seed_number
 from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint
@@ -55,10 +58,57 @@ def load(args):
     return model, ckpt, path, lang
 
 
+GATES = (("i", "input gate"), ("f", "forget gate"), ("g", "cell input"), ("o", "output gate"))  # torch's order
+
+
+def weight_table(title, matrix, rows, columns):
+    """A titled table of weights, a labelled line per row."""
+    matrix = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
+    width = max(map(len, rows))
+    lines = [title, " " * (width + 2) + "".join(f"{c:>9}" for c in columns)]
+    lines += [f"  {r:<{width}}" + "".join(f"{v:>+9.3f}" for v in row) for r, row in zip(rows, matrix)]
+    return "\n".join(lines)
+
+
+def weight_text(model, symbols):
+    """The network's weights by name: the SRN's H0, W, U, biases, V, c; the LSTM's by gate (i, f, g, o)."""
+    weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    hid = model.num_hid
+    inputs, outputs = [f"in {c}" for c in symbols], [f"out {c}" for c in symbols]
+    units = [f"h{u}" for u in range(hid)]
+    if "H0" in weights:
+        rows = [f"hidden {u}" for u in range(hid)]
+        start = np.array2string(weights["H0"], precision=3, suppress_small=True)
+        lines = ["SRN weights: h_t = tanh(W x_t + b_W + U h_(t-1) + b_U), h_0 = tanh(H0); "
+                 "output probabilities softmax(V h_t + c)",
+                 f"H0 = {start}   (the initial state h_0 = tanh(H0) = "
+                 f"{np.array2string(np.tanh(weights['H0']), precision=3, suppress_small=True)})",
+                 weight_table("W = rnn.weight_ih_l0, input -> hidden:", weights["rnn.weight_ih_l0"], rows, inputs),
+                 weight_table("U = rnn.weight_hh_l0, hidden -> hidden (row: to, column: from):",
+                              weights["rnn.weight_hh_l0"], rows, units),
+                 weight_table("hidden biases b_W = rnn.bias_ih_l0 and b_U = rnn.bias_hh_l0:",
+                              np.stack([weights["rnn.bias_ih_l0"], weights["rnn.bias_hh_l0"]], 1), rows,
+                              ["b_W", "b_U"])]
+    else:
+        rows = [f"{g} unit {u}" for g, _ in GATES for u in range(hid)]
+        lines = ["LSTM weights, in torch's gate order i, f, g, o with one row per unit of each (i: input gate, "
+                 "f: forget gate, g: cell input, o: output gate);",
+                 "c_t = f * c_(t-1) + i * g, h_t = o * tanh(c_t); output probabilities softmax(V h_t + c)",
+                 weight_table("lstm.weight_ih_l0, input -> gates:", weights["lstm.weight_ih_l0"], rows, inputs),
+                 weight_table("lstm.weight_hh_l0, hidden -> gates (column: from):", weights["lstm.weight_hh_l0"],
+                              rows, units),
+                 weight_table("gate biases lstm.bias_ih_l0 and lstm.bias_hh_l0 (they are added):",
+                              np.stack([weights["lstm.bias_ih_l0"], weights["lstm.bias_hh_l0"],
+                                        weights["lstm.bias_ih_l0"] + weights["lstm.bias_hh_l0"]], 1),
+                              rows, ["bias_ih", "bias_hh", "sum"])]
+    lines.append(weight_table("V = out.weight, hidden -> output:", weights["out.weight"], outputs, units))
+    lines.append(weight_table("output biases c = out.bias:", weights["out.bias"][:, None], outputs, ["c"]))
+    return "\n".join(lines)
+
+
 def print_activations(model, lang, args):
     """Print the weights, then each fresh sequence step by step; returns the traced data."""
-    for name, value in model.state_dict().items():
-        print(f"{name} = {np.array2string(value.numpy(), precision=3, suppress_small=True)}")
+    print(weight_text(model, lang.symbols))
     rng = np.random.default_rng(args.seed)
     samples = [lang.get_sequence(rng) for _ in range(args.num_plot)]
     data = collect_states(model, lang, samples)
@@ -70,15 +120,15 @@ def print_activations(model, lang, args):
     return data
 
 
-def show(plt, points, states, initial, title, unit):
+def show(plt, points, states, initial, title, unit, names=None):
     """--show: the interactive window where there is a display; otherwise say so."""
     if plt.get_backend().lower() == "agg":
         print("--show: no display here, so no window; the plots are in the files above", file=sys.stderr)
         return
     if points.shape[1] >= 3:
-        cube_figure(plt, points, states, "front", initial, title, unit)
+        cube_figure(plt, points, states, "front", initial, title, unit, names)
     else:
-        pair_figure(plt, points, states, 0, min(1, points.shape[1] - 1), initial, title, unit)
+        pair_figure(plt, points, states, 0, min(1, points.shape[1] - 1), initial, title, unit, names)
     plt.show()
 
 
@@ -95,17 +145,19 @@ def main(argv=None):
     name = f"{lang.tag}_{config['model']}{config['num_hid']}" + ("_context" if args.context else "")
     initial = data["initial"] if config["model"] == "srn" else None
     title = f"{lang.tag} {config['model']}{config['num_hid']} {unit} units"
-    written = save_plots(plt, (points, data["state"]), os.path.join(args.plot_path, name), title, unit, initial)
+    named = point_names(lang, data["symbol"], data["step"] == 0, data["state"])
+    states, names = named if named is not None else (data["state"], None)
+    written = save_plots(plt, (points, states), os.path.join(args.plot_path, name), title, unit, initial, names)
     for item in written:
         print(f"wrote {item}")
     if not written:
         print(f"no plots: a network with {points.shape[1]} {unit} unit has no pair of units to plot")
     record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"), units=unit,
-                          weights={k: v.numpy() for k, v in model.state_dict().items()})
+                          weights={k: v.numpy() for k, v in model.state_dict().items()}, state_names=names)
     record.wrote(*written)
     record.write(os.path.join(args.plot_path, name + ".json"))
     if args.show:
-        show(plt, points, data["state"], initial, title, unit)
+        show(plt, points, states, initial, title, unit, names)
     return 0
 
 

@@ -151,7 +151,7 @@ def test_part2_and_part3_numbers_are_the_records(quick_report):
     validation = table_after(page(folder).tables, "set")
     assert validation[1][1] == str(fsm["validation"][0]["deterministic"])
     assert validation[1][2] == f"{fsm['validation'][0]['machine_right']:.2%}"
-    assert f"Extracted machine: {len(fsm['machine']['states'])} states" in text
+    assert f"Extracted machine: {len(fsm['raw_machine']['states'])} states, {fsm['merged']['states']} after" in text
 
 
 def test_the_page_renders_in_chromium_with_every_image_loaded(quick_report, tmp_path):

@@ -6,6 +6,7 @@ files are written without a display; bad input gives a message, not a
 traceback.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -180,6 +181,19 @@ def test_small_trained_network_gives_a_correct_machine_and_files(tmp_path, capsy
     assert names == ["anb2n_srn2_fsm.dot", "anb2n_srn2_fsm.jpg", "anb2n_srn2_fsm.json", "anb2n_srn2_fsm_graph.jpg"]
     assert is_jpeg(plots / "anb2n_srn2_fsm.jpg") and is_jpeg(plots / "anb2n_srn2_fsm_graph.jpg")
     assert (plots / "anb2n_srn2_fsm.dot").read_text().startswith('digraph "anb2n_srn2"')
+    # the merged machine is shown, named in the language's terms (n <= 2: start, A1, A2, b3..b0); the record has both
+    results = json.loads((plots / "anb2n_srn2_fsm.json").read_text())["results"]
+    shown, raw = results["machine"], results["raw_machine"]
+    assert results["shown"] == "merged" and len(shown["states"]) == results["merged"]["states"] == 7
+    assert sorted(s["name"] for s in shown["states"]) == ["A1", "A2", "b0", "b1", "b2", "b3", "start"]
+    assert len(raw["states"]) >= 7 and "shown below and drawn: the merged machine, 7 states" in out
+    assert 'label="A1\\n' in (plots / "anb2n_srn2_fsm.dot").read_text()
+    status = seq_fsm.main(["--lang", "anb2n", "--epoch", "5", "--out_path", str(net),
+                           "--plot-dir", str(tmp_path / "raw"), "--sequences", "200", "--validate", "200", "--raw"])
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "raw" / "anb2n_srn2_fsm.json").read_text())["results"]
+    assert status == 0 and results["shown"] == "raw" and results["machine"] == results["raw_machine"] == raw
+    assert "shown below and drawn: the extracted machine, before merging (--raw)" in out
 
 
 def test_lstm_context_plot_and_summary(tmp_path, capsys, no_display):

@@ -1,4 +1,5 @@
 """Tests for seq_plot.py: plots written without a display, clean figures, clear errors for bad checkpoints."""
+import json
 import os
 import subprocess
 import sys
@@ -171,3 +172,30 @@ def test_one_unit_network_says_there_is_nothing_to_plot(tmp_path, capsys, no_dis
 def test_plot_dir_is_an_alias_of_plot_path():
     parser = seq_plot.build_parser()
     assert parser.parse_args(["--plot-dir", "a"]).plot_path == parser.parse_args(["--plot_path", "a"]).plot_path == "a"
+
+
+def test_weights_by_name_and_colour_bar_by_state_name(tmp_path, capsys, no_display):
+    """SRN weights as H0, W, U, biases, V, c; LSTM rows by gate (i, f, g, o); the colour bar names the states."""
+    make_checkpoint(tmp_path, "anb2n", "srn", 2, 10)
+    make_checkpoint(tmp_path, "anb2nc3n", "lstm", 3, 10)
+    assert seq_plot.main(["--lang", "anb2n", "--num_plot", "2", "--out_path", str(tmp_path),
+                          "--plot_path", str(tmp_path / "plot")]) == 0
+    out = capsys.readouterr().out
+    for line in ("H0 = ", "W = rnn.weight_ih_l0, input -> hidden:", "U = rnn.weight_hh_l0, hidden -> hidden",
+                 "hidden biases b_W = rnn.bias_ih_l0 and b_U = rnn.bias_hh_l0:", "V = out.weight, hidden -> output:",
+                 "output biases c = out.bias:"):
+        assert line in out, line
+    record = json.loads((tmp_path / "plot" / "anb2n_srn2.json").read_text())["results"]
+    assert set(record["state_names"]) <= {"A1", "A2", "A3", "A4"} | {f"b{k}" for k in range(8)}
+    assert seq_plot.main(["--lang", "anb2nc3n", "--model", "lstm", "--num_plot", "2", "--out_path", str(tmp_path),
+                          "--plot_path", str(tmp_path / "plot")]) == 0
+    out = capsys.readouterr().out
+    assert "lstm.weight_ih_l0, input -> gates:" in out and "(i: input gate, f: forget gate, g: cell input, o: " in out
+    rows = [line.split()[:3] for line in out.splitlines() if line.startswith("  ") and " unit " in line]
+    assert rows[:12] == [[g, "unit", str(u)] for g in "ifgo" for u in range(3)]  # torch's order, 3 rows per gate
+    plt = pyplot(False)
+    names = ["A1", "A2", "b1", "b0"]
+    fig = seq_plots.pair_figure(plt, np.zeros((4, 2)), np.arange(4), 0, 1, names=names)
+    bar = fig.axes[1]
+    assert [t.get_text() for t in bar.get_yticklabels()] == names and bar.get_ylabel() == "language state"
+    plt.close("all")
