@@ -72,3 +72,15 @@ def is_jpeg(path):
     """Whether the file starts with the JPEG magic bytes."""
     with open(path, "rb") as handle:
         return handle.read(3) == b"\xff\xd8\xff"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Opt-in random test order: with TEST_SHUFFLE_SEED=<n> set, shuffle the tests with random.Random(n).
+
+    A test that passes alone but fails in another order depends on state some other test leaves behind.
+    """
+    import random
+
+    seed = os.environ.get("TEST_SHUFFLE_SEED")
+    if seed:
+        random.Random(int(seed)).shuffle(items)

@@ -1,4 +1,5 @@
 """Part 1 models: shapes, log-probabilities, parameter arithmetic, structure, checkpoints."""
+import pytest
 import torch
 import torch.nn as nn
 
@@ -54,3 +55,37 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     batch = torch.randn(3, 1, 28, 28)
     assert torch.equal(loaded.eval()(batch), model(batch))
     assert checkpoint["model"]["conv2"] == 6
+
+
+NON_DEFAULT = {"lin": {}, "full": {"hid": 37}, "conv": {"conv1": 3, "conv2": 5, "fc": 7, "dropout": 0.2}}
+
+
+def sizes_of(model):
+    """The sizes a model was built with, read from its layers."""
+    if isinstance(model, NetFull):
+        return {"hid": model.hid.out_features}
+    if isinstance(model, NetConv):
+        return {"conv1": model.conv1.out_channels, "conv2": model.conv2.out_channels, "fc": model.fc.out_features,
+                "dropout": model.dropout.p}
+    assert isinstance(model, NetLin)
+    return {}
+
+
+@pytest.mark.parametrize("net", ["lin", "full", "conv"])
+def test_saved_checkpoint_rebuilds_every_net_with_its_non_default_sizes(tmp_path, net):
+    from kuzu import model_settings, save_kuzu_checkpoint
+
+    torch.manual_seed(7)
+    sizes = NON_DEFAULT[net]
+    model = build_model(net, **sizes)
+    assert sizes_of(model) == sizes  # the model under test really has the unusual sizes
+    settings = model_settings(net, **sizes)
+    assert settings == {"net": net, **sizes}
+    path = str(tmp_path / f"{net}.pth")
+    save_kuzu_checkpoint(path, model, settings, epoch=1)
+    loaded, checkpoint = load_checkpoint(path)
+    assert type(loaded) is type(model) and sizes_of(loaded) == sizes
+    assert checkpoint["epoch"] == 1 and checkpoint["config"] == {"net": net, **sizes}
+    batch = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(batch), model.eval()(batch))

@@ -50,11 +50,68 @@ def test_run_main_turns_errors_into_exit_statuses(capsys):
     assert runtime.run_main(lambda argv: None) == 0
 
 
-def test_pick_device():
-    assert runtime.pick_device("cpu").type == "cpu"
-    assert runtime.pick_device("auto", no_cuda=True).type in ("cpu", "mps")
-    with pytest.raises(runtime.UserError, match="--no_cuda"):
-        runtime.pick_device("cuda", no_cuda=True)
+def fake_devices(monkeypatch, cuda, mps):
+    """Make torch report CUDA and MPS as (un)available, whatever this machine has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    if mps is None:  # a torch built without the MPS backend at all
+        monkeypatch.delattr(torch.backends, "mps", raising=False)
+    else:
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize("cuda, mps, no_cuda, auto", [
+    (True, True, False, "cuda"),    # auto: CUDA first
+    (True, True, True, "mps"),      # --no_cuda rules CUDA out: then MPS
+    (True, False, True, "cpu"),
+    (False, True, False, "mps"),
+    (False, False, False, "cpu"),
+    (False, None, False, "cpu"),    # no MPS backend in this torch
+])
+def test_pick_device_auto_takes_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, no_cuda, auto):
+    fake_devices(monkeypatch, cuda, mps)
+    assert runtime.pick_device("auto", no_cuda=no_cuda) == torch.device(auto)
+    assert runtime.pick_device(no_cuda=no_cuda) == torch.device(auto)  # auto is the default
+    assert runtime.pick_device("cpu", no_cuda=no_cuda) == torch.device("cpu")  # the CPU is always there
+
+
+def test_pick_device_gives_the_device_asked_for_when_it_is_there(monkeypatch):
+    fake_devices(monkeypatch, cuda=True, mps=True)
+    assert runtime.pick_device("cuda") == torch.device("cuda")
+    assert runtime.pick_device("mps") == torch.device("mps")
+    assert runtime.pick_device("mps", no_cuda=True) == torch.device("mps")
+
+
+def test_pick_device_refuses_a_device_that_is_not_there(monkeypatch):
+    fake_devices(monkeypatch, cuda=False, mps=False)
+    with pytest.raises(runtime.UserError) as err:
+        runtime.pick_device("cuda")
+    assert str(err.value) == "--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto"
+    with pytest.raises(runtime.UserError) as err:
+        runtime.pick_device("mps")
+    assert str(err.value) == "--device mps asked for, but this torch has no MPS device; use --device cpu or auto"
+    monkeypatch.undo()
+    fake_devices(monkeypatch, cuda=True, mps=None)
+    with pytest.raises(runtime.UserError) as err:
+        runtime.pick_device("cuda", no_cuda=True)  # CUDA is there, but the user ruled it out
+    assert str(err.value) == "--device cuda asked for, but --no_cuda was given; use --device cpu or auto"
+    with pytest.raises(runtime.UserError, match="no MPS device"):
+        runtime.pick_device("mps")
+
+
+def test_torch_threads_sets_the_count_for_the_block_and_restores_it():
+    at_start = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)  # a distinctive count, whatever the earlier tests left
+        with runtime.torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError, match="inside"):
+            with runtime.torch_threads(2):
+                assert torch.get_num_threads() == 2
+                raise RuntimeError("failure inside the block")
+        assert torch.get_num_threads() == 3  # restored after a failure too
+    finally:
+        torch.set_num_threads(at_start)
 
 
 def test_save_figure_writes_a_jpeg_without_a_display(tmp_path, monkeypatch):
