@@ -57,7 +57,7 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     assert checkpoint["model"]["conv2"] == 6
 
 
-NON_DEFAULT = {"lin": {}, "full": {"hid": 37}, "conv": {"conv1": 3, "conv2": 5, "fc": 7, "dropout": 0.2}}
+NON_DEFAULT = {"lin": {}, "full": {"hid": 37}, "conv": {"conv1": 3, "conv2": 5, "fc": 7, "dropout": 0.35}}  # none the default
 
 
 def sizes_of(model):
