@@ -37,10 +37,10 @@ def parse_args(argv):
     parser.add_argument("--mom", type=number(float, low=0), default=None, help="momentum (default 0.5; full and conv 0.9)")
     parser.add_argument("--epochs", type=positive(int), default=10, help="number of training epochs (default 10)")
     parser.add_argument("--no_cuda", action="store_true", help="never use CUDA")
-    parser.add_argument("--hid", type=positive(int), default=500, help="hidden units of NetFull (default 500)")
-    parser.add_argument("--conv1", type=positive(int), default=16, help="filters in NetConv's first layer (default 16)")
-    parser.add_argument("--conv2", type=positive(int), default=32, help="filters in NetConv's second layer (default 32)")
-    parser.add_argument("--fc", type=positive(int), default=256, help="units in NetConv's hidden layer (default 256)")
+    parser.add_argument("--hid", type=number(int, low=1, high=100_000), default=500, help="hidden units of NetFull (default 500)")
+    parser.add_argument("--conv1", type=number(int, low=1, high=4096), default=16, help="filters in NetConv's first layer (default 16)")
+    parser.add_argument("--conv2", type=number(int, low=1, high=4096), default=32, help="filters in NetConv's second layer (default 32)")
+    parser.add_argument("--fc", type=number(int, low=1, high=100_000), default=256, help="units in NetConv's hidden layer (default 256)")
     parser.add_argument("--dropout", type=number(float, low=0), default=0.2, help="NetConv's dropout before the output (default 0.2)")
     parser.add_argument("--shift", type=number(int, low=0), default=None,
                         help="random shift of training images by up to this many pixels (default 0; conv 2)")
@@ -49,7 +49,7 @@ def parse_args(argv):
                              "to 0, or constant (default cosine; conv onecycle)")
     parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
                         help="Nesterov momentum (default: on for conv, off for lin and full)")
-    parser.add_argument("--batch-size", type=positive(int), default=64, help="training batch size (default 64)")
+    parser.add_argument("--batch-size", type=number(int, low=1, high=60_000), default=64, help="training batch size (default 64)")
     parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
     parser.add_argument("--threads", type=positive(int), default=None,
                         help="torch CPU threads (default: 1 for lin and full, every core for conv)")

@@ -32,6 +32,15 @@ def run_main(main, argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: not enough memory for this run; try smaller sizes or fewer sequences", file=sys.stderr)
+        return 1
+    except RuntimeError as err:
+        if "can't allocate memory" not in str(err) and "out of memory" not in str(err):
+            raise
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"error: not enough memory for this run ({first}); try smaller sizes", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
         sys.stderr.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -41,7 +41,7 @@ def build_parser():
     p.add_argument("--length", type=number(int, low=0), default=None,
                    help="largest n (anb2n family, default 4) or minimum string length (reber, default 5)")
     p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
-    p.add_argument("--hid", type=positive(int), default=None,
+    p.add_argument("--hid", type=number(int, low=1, high=1024), default=None,
                    help="hidden units (default: 2 for anbn and anb2n; 4 for anbncn and anb2nc3n (3 for lstm); "
                         "4 for reber, 8 for reber --embed)")
     p.add_argument("--optim", choices=("sgd", "adam"), default=None, help="optimiser (default: adam)")
@@ -55,7 +55,7 @@ def build_parser():
                         "on reber and 100 for both on reber --embed)")
     p.add_argument("--batch", type=number(int, low=1, high=REPORT_EVERY), default=None,
                    help="sequences per weight update; 1 is the course's online training (default: 10)")
-    p.add_argument("--candidates", type=positive(int), default=None,
+    p.add_argument("--candidates", type=number(int, low=1, high=64), default=None,
                    help="train this many networks side by side in one fused layer and keep the best "
                         "(1 = a single network; default: 8 for srn, 1 for lstm)")
     p.add_argument("--select", type=positive(int), default=None,

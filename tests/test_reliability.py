@@ -262,3 +262,25 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
                                        str(tmp_path / "net"), "--plot_path", str(tmp_path / "plot")])
     assert status == 0, capsys.readouterr().err
     assert sorted(os.listdir(tmp_path / "net")) == ["anbn_srn2.json", "anbn_srn2_1.pth"]
+
+
+def test_running_out_of_memory_is_a_sentence(capsys):
+    def greedy(argv):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 99999999999 bytes")
+
+    assert run_main(greedy) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: not enough memory for this run") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("module, argv, message", [
+    (seq_train, ["--hid", "100000"], "argument --hid: must be at most 1024"),
+    (seq_train, ["--candidates", "1000"], "argument --candidates: must be at most 64"),
+    (kuzu_main, ["--conv1", "100000"], "argument --conv1: must be at most 4096"),
+    (kuzu_main, ["--batch-size", "1000000"], "argument --batch-size: must be at most 60000"),
+])
+def test_sizes_that_cannot_fit_are_refused_first(module, argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        module.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

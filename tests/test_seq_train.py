@@ -72,7 +72,8 @@ def test_candidates_keep_one_plain_network(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["--lang", "anb3n"], "invalid choice: 'anb3n'"),
     (["--embed"], "--embed applies to --lang reber only"),
-    (["--hid", "0"], "must be above 0"),
+    (["--hid", "0"], "must be at least 1"),
+    (["--hid", "100000"], "must be at most 1024"),
     (["--lr", "-0.1"], "must be above 0"),
     (["--epoch", "ten"], "'ten' is not a whole number"),
     (["--batch", "0"], "argument --batch: must be at least 1, got 0"),
