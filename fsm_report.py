@@ -295,7 +295,7 @@ def machine_table(machine, symbols, names=None, shares=None):
     successors are given by name.
     """
     if names is None:
-        return _numbered_table(machine, symbols)
+        names, shares = [str(s) for s in range(machine.num_states)], [0.0] * machine.num_states
     nxt = machine.next_state
     width = max(6, *map(len, names))
     head = f"{'state':>6} {'name':<{width}} {'share':>6} {'points':>7}  {'predicts':<9} {'mean probabilities':<24}"
@@ -313,25 +313,6 @@ def machine_table(machine, symbols, names=None, shares=None):
         lines.append(row.rstrip())
     lines.append("* initial state; share: the points whose language state has this name; on X: the state reached "
                  "on input X (count of that transition / all from here on X)")
-    return "\n".join(lines)
-
-
-def _numbered_table(machine, symbols):
-    """machine_table without names: states and successors by number."""
-    nxt = machine.next_state
-    head = f"{'state':>6} {'points':>7}  {'predicts':<9} {'mean probabilities':<24}"
-    head += "".join(f"  on {c:<14}" for c in symbols)
-    lines = [head]
-    for s in range(machine.num_states):
-        probs = " ".join(f"{symbols[i]} {p:.2f}" for i, p in enumerate(machine.predict[s]) if p >= 0.05)
-        row = f"{s:>5}{'*' if s == machine.initial else ' '} {machine.visits[s]:>7}  "
-        row += f"{predicted_text(machine, s, symbols):<9} {probs:<24}"
-        for a in range(len(symbols)):
-            t, total = nxt[s, a], machine.counts[s, a].sum()
-            cell = "-" if t < 0 else f"{t} ({machine.counts[s, a, t]}/{total})"
-            row += f"  {cell:<17}"
-        lines.append(row.rstrip())
-    lines.append("* initial state; on X: the state reached on input X (count of that transition / all from here on X)")
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from runtime import (UserError, ensure_folder, exclusive, number, pick_device, p
                      seed_number, torch_threads)
 
 
-def parse_args(argv):
+def build_parser():
     """The command line, compatible with the course's kuzu_main.py."""
     parser = argparse.ArgumentParser(description="Train and test a classifier on Kuzushiji-MNIST (KMNIST).")
     parser.add_argument("--net", choices=NETS, default="full", help="lin, full or conv (default full)")
@@ -69,6 +69,12 @@ def parse_args(argv):
                         help="folder for the plots and the run record (default plot)")
     parser.add_argument("--dry-run", action="store_true",
                         help="one epoch of a single batch, to check the setup (files named kuzu_<net>_dry-run_*)")
+    return parser
+
+
+def parse_args(argv):
+    """The flags, with each net's own defaults filled in where none were given."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     for name in ("lr", "mom", "shift", "schedule", "nesterov"):
         if getattr(args, name) is None:

@@ -84,3 +84,20 @@ def pytest_collection_modifyitems(session, config, items):
     seed = os.environ.get("TEST_SHUFFLE_SEED")
     if seed:
         random.Random(int(seed)).shuffle(items)
+
+
+def interrupt(proc, ready, timeout=120):
+    """Wait until ``ready()`` holds (or ``timeout`` seconds), send Ctrl-C (SIGINT) to ``proc``; returns its stderr."""
+    import signal
+    import time
+
+    try:
+        deadline = time.time() + timeout
+        while not ready() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err

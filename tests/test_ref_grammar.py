@@ -74,6 +74,15 @@ def test_generated_reber_strings_are_all_grammatical():
     assert used == {(s, c) for s, arcs in DIAGRAM.items() for c in arcs}
 
 
+def drawn(gen, seed, count):
+    """``count`` strings from the generator: (seq, prob, state, text, the diagram's states along text)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        seq, prob, state = gen.get_sequence(rng)
+        text = gen.decode(seq)
+        yield seq, prob, state, text, walk(text)
+
+
 def allowed_probabilities(state):
     """Each arc out of a diagram state is taken with probability 1/(number of arcs)."""
     p = np.zeros(len(SYMBOLS))
@@ -83,13 +92,8 @@ def allowed_probabilities(state):
 
 
 def test_reber_true_probabilities_agree_with_the_diagram():
-    gen = ReberLanguage(embed=False)
-    rng = np.random.default_rng(1)
     assert SYMBOLS == "BTSXPVE"
-    for _ in range(300):
-        seq, prob, state = gen.get_sequence(rng)
-        text = gen.decode(seq)
-        states = walk(text)
+    for seq, prob, _, text, states in drawn(ReberLanguage(embed=False), 1, 300):
         assert states is not None, text
         assert prob.shape == (len(seq) - 1, len(SYMBOLS))
         for t in range(len(seq) - 1):  # after reading text[t]
@@ -98,12 +102,8 @@ def test_reber_true_probabilities_agree_with_the_diagram():
 
 def test_reber_states_correspond_one_to_one_with_the_diagram():
     """The generator's state numbers are its own, but each must name exactly one diagram state."""
-    gen = ReberLanguage(embed=False)
-    rng = np.random.default_rng(2)
     pairs = set()
-    for _ in range(300):
-        seq, _, state = gen.get_sequence(rng)
-        states = walk(gen.decode(seq))
+    for seq, _, state, _, states in drawn(ReberLanguage(embed=False), 2, 300):
         assert len(state) == len(seq) - 1
         pairs |= set(zip(state.tolist(), states[:-1]))
     numbers = {n for n, _ in pairs}
@@ -112,12 +112,7 @@ def test_reber_states_correspond_one_to_one_with_the_diagram():
 
 
 def test_minimum_length_keeps_grammatical_strings_and_says_which_arcs_are_barred():
-    gen = ReberLanguage(embed=False, length=9)
-    rng = np.random.default_rng(3)
-    for _ in range(200):
-        seq, prob, _ = gen.get_sequence(rng)
-        text = gen.decode(seq)
-        states = walk(text)
+    for seq, prob, _, text, states in drawn(ReberLanguage(embed=False, length=9), 3, 200):
         assert states is not None and len(text) >= 9, text
         for t in range(len(seq) - 1):
             allowed = {SYMBOLS[i] for i in np.nonzero(prob[t])[0]}

@@ -9,14 +9,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import make_kmnist
+from conftest import interrupt, make_kmnist
 from report_doc import to_html, to_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -201,15 +200,9 @@ def test_ctrl_c_leaves_the_previous_report_whole(quick_report, tmp_path):
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "report.py"), "--out", str(copy), "--parts", "2",
                              "--data", str(data)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    try:
-        line = proc.stdout.readline()
-        assert " running: " in line
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    started = time.time()
+    assert " running: " in proc.stdout.readline()
+    err = interrupt(proc, lambda: time.time() > started + 1.0)
     assert proc.returncode == 130 and "Traceback" not in err
     assert (copy / "index.html").read_text() == before
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".report-")]

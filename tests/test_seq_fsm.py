@@ -99,7 +99,7 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     dot = fr.machine_dot(machine, lang.symbols, "synthetic")
     assert dot.startswith('digraph "synthetic"') and 'start -> s0;' in dot and 's0 -> s1 [label="A (300/300)"];' in dot
     table_text = fr.machine_table(machine, lang.symbols)
-    assert table_text.splitlines()[1].split()[:3] == ["0*", "300", "-"]
+    assert table_text.splitlines()[1].split()[:4] == ["0*", "0", "300", "-"]
     # too many clusters split true states; merging equivalent states gives the true machine back
     split, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
                           len(true_states) + 4, lang.num_symbols)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import seq_train
+from conftest import interrupt
 from runtime import run_main
 from seq_models import load_checkpoint
 
@@ -185,15 +186,7 @@ def test_ctrl_c_then_resume_ends_with_the_same_network(tmp_path):
     done = subprocess.run(_train_cmd(whole), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     proc = subprocess.Popen(_train_cmd(parts), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while not (parts / "anb2n_srn2_10.pth").exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = interrupt(proc, (parts / "anb2n_srn2_10.pth").exists)
     assert proc.returncode == 130 and "go on with --resume" in err, err
     again = subprocess.run(_train_cmd(parts, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
