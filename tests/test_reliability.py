@@ -160,7 +160,7 @@ def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
 
     monkeypatch.setattr(check.FullBatchAdam, "step", faulty)
     lines = []
-    with pytest.raises(check.Diverged, match="diverged at epoch 100.*smaller --lr"):
+    with pytest.raises(check.Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
         check.train(net, x, y, epochs=3000, log=lines.append)
     assert lines == []
 
