@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from runtime import UserError, pyplot, save_figure
+from runtime import FLOAT32_MAX, Diverged, UserError, pyplot, save_figure
 
 HEADER = ["x1", "x2", "target"]
 LARGEST_INPUT = 1e6  # inputs beyond this are refused: the plots and the sigmoid units make no sense there
@@ -251,13 +251,9 @@ class FullBatchAdam:
                 start += size
 
 
-class Diverged(UserError):
-    """The weights or the loss of the check network became NaN or infinite."""
-
-
 def _fits_float32(theta):
     """Whether every weight is finite and small enough for the network's float32 parameters."""
-    return bool(np.isfinite(theta).all() and np.abs(theta).max() < 3.4e38)
+    return bool(np.isfinite(theta).all() and np.abs(theta).max() < FLOAT32_MAX)
 
 
 def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, log=print):

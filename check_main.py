@@ -17,7 +17,8 @@ import time
 import check
 from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
 from records import Record
-from runtime import UserError, ensure_folder, number, positive, run_main, seed_everything, seed_number, torch_threads
+from runtime import (UserError, ensure_folder, number, positive, refuse_file, run_main, seed_everything, seed_number,
+                     torch_threads)
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
 
@@ -101,8 +102,7 @@ def main(argv=None):
         raise UserError("--act step cannot be trained (the step function has no gradient); "
                         "add --set_weights, or use --act sig")
     x, y = load_data(args.data)
-    if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
-        raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
+    refuse_file(args.plot_dir, "--plot-dir")
     ensure_folder(args.plot_dir)
     record = Record("check_main.py", argv, vars(args))
     with torch_threads(1):  # a 9-item network: threads only add overhead
@@ -117,14 +117,15 @@ def run(args, x, y, results):
     net = MLP(args.hid, args.act)
     net.init_weights(args.init)
     trained = set_or_train(args, net, x, y, results)
+    table, lines = activation_table(net, x, y), dividing_lines(net)
     print("\nActivations (H1.. are the hidden units):")
-    print(activation_table(net, x, y))
+    print(table)
     print("\nDividing lines of the hidden units:")
-    print("\n".join(dividing_lines(net)))
+    print("\n".join(lines))
     written = write_plots(net, x, y, args)  # an unwritable file is a UserError from save_figure
     print(f"\nPlots ({'trained' if trained else 'set'} weights): " + ", ".join(written))
-    results.update(trained=trained, accuracy=accuracy(net, x, y), dividing_lines=dividing_lines(net),
-                   activations=activations(net, x, y), activation_table=activation_table(net, x, y),
+    results.update(trained=trained, accuracy=accuracy(net, x, y), dividing_lines=lines,
+                   activations=activations(net, x, y), activation_table=table,
                    weights={name: p.detach().tolist() for name, p in net.named_parameters()})
     return written
 

@@ -13,7 +13,7 @@ missing or of the wrong type.
 """
 import math
 
-from runtime import UserError, atomic_torch_save
+from runtime import UserError, atomic_torch_save, first_line
 
 FORMAT = "nn-lab checkpoint 1"
 
@@ -84,9 +84,8 @@ def load_checkpoint(path, kind, fields):
     except IsADirectoryError:
         raise CheckpointError(f"{path} is a folder, not a checkpoint") from None
     except Exception as err:  # unpickling refuses anything but plain data and tensors
-        first = str(err).strip().splitlines()
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__}: "
-                              f"{first[0] if first else ''})") from None
+                              f"{first_line(err)})") from None
     if isinstance(ckpt, dict) and "config" not in ckpt and isinstance(ckpt.get("model"), dict):
         ckpt = dict(ckpt, config=ckpt["model"], kind="kuzu")  # Part 1's earlier layout
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("config"), dict) or not isinstance(
@@ -97,6 +96,13 @@ def load_checkpoint(path, kind, fields):
         raise CheckpointError(f"{path} is a {found} checkpoint, not a {kind} one")
     check_fields(path, ckpt["config"], fields)
     return ckpt
+
+
+def check_same_settings(path, saved, now, keys):
+    """--resume: a UserError naming every setting in ``keys`` where ``saved`` (the run in ``path``) and ``now`` differ."""
+    differ = [f"{key} {saved.get(key)!r} (now {now[key]!r})" for key in keys if saved.get(key) != now[key]]
+    if differ:
+        raise UserError(f"--resume: {path} is from a run with other settings: " + ", ".join(differ))
 
 
 def load_weights(path, model, state):

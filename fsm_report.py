@@ -89,22 +89,12 @@ class LanguageStates:
     (after the branch's T or P), "T.n1".."T.n7" / "P.n1".."P.n7" (the
     inner grammar's node in the T / P branch; n7: after the inner E) and
     "end" (after the closing T or P). The state before the first input is
-    "start". Another kind of language has no names (``known`` is false).
+    "start".
     """
 
     def __init__(self, lang):
         self.lang = lang
-        if getattr(lang, "counting", False) and hasattr(lang, "mult"):
-            self.kind = "counting"
-        elif hasattr(lang, "embed"):
-            self.kind = "embedded" if lang.embed else "reber"
-        else:
-            self.kind = None
-
-    @property
-    def known(self):
-        """Whether this language's states have names."""
-        return self.kind is not None
+        self.kind = "counting" if lang.counting else "embedded" if lang.has_final else "reber"
 
     def keys(self, symbol, first, state):
         """The language state of each point (a tuple), from the inputs and seq_trace's ``state`` per point.
@@ -223,22 +213,17 @@ class LanguageStates:
             return f"names: A1..A{self.lang.length} after 1..{self.lang.length} A's; {rest}"
         if self.kind == "reber":
             return "names: n1..n6, the Reber grammar's node after the input"
-        if self.kind == "embedded":
-            return ("names: begin (after the first B), T or P (after the branch symbol), T.n1..T.n7 or P.n1..P.n7 "
-                    "(the inner grammar's node in that branch; n7: after the inner E), end (after the closing T/P)")
-        return "names: state numbers (this language's states have no names)"
+        return ("names: begin (after the first B), T or P (after the branch symbol), T.n1..T.n7 or P.n1..P.n7 "
+                "(the inner grammar's node in that branch; n7: after the inner E), end (after the closing T/P)")
 
 
 def point_names(lang, symbol, first, state):
     """Colour classes for plots coloured by the language's state: (class of each point, names in colour order).
 
     The classes are the language's own states, ordered by their state
-    number as seq_trace gives it (then by phase); None for a language
-    without names.
+    number as seq_trace gives it (then by phase).
     """
     namer = LanguageStates(lang)
-    if not namer.known:
-        return None
     keys = namer.keys(symbol, first, state)
     ordered = sorted(set(keys), key=namer.order)
     index = {k: i for i, k in enumerate(ordered)}
@@ -253,12 +238,9 @@ def state_names(machine, labels, keys, namer):
     several states share a majority name, the one holding most of those
     points keeps it and the others get primes (b3', b3''). keys[s] is the
     majority key (None for a state without points) and shares[s] the share
-    of the state's points that have it. Without a namer, names are the
-    state numbers.
+    of the state's points that have it.
     """
     count = machine.num_states
-    if namer is None or not namer.known or keys is None:
-        return [str(s) for s in range(count)], [None] * count, [1.0] * count
     votes = [Counter() for _ in range(count)]
     for s, k in zip(np.asarray(labels).tolist(), keys):
         votes[s][k] += 1
@@ -282,8 +264,6 @@ def state_names(machine, labels, keys, namer):
 
 def state_slots(names, keys, namer):
     """Each state's place in the graph by its language state (LanguageStates.slot); None for a primed name."""
-    if namer is None or not namer.known:
-        return None
     return [None if k is None or name.endswith("'") else namer.slot(k) for name, k in zip(names, keys)]
 
 
@@ -409,18 +389,22 @@ def log_unseen(machine, data, states, symbols, log=print):
             f"state {s} on {symbols[a]} ({c}x)" for (s, a), c in zip(pairs.tolist(), counts.tolist())))
 
 
-def report_minimal(machine, data, log=print):
-    """Merge equivalent states (fsm_extract.minimize), say which, and check the merged machine on ``data``."""
-    minimal, block = fx.minimize(machine)
+def merged_groups(block, size):
+    """The groups of raw states merged into one (block: each raw state's merged state), and them as text."""
+    groups = [g for g in ([s for s in range(len(block)) if block[s] == b] for b in range(size)) if len(g) > 1]
+    return groups, ", ".join("+".join(map(str, g)) for g in groups) or "none merged"
+
+
+def report_minimal(machine, minimal, block, data, log=print):
+    """Say which states fsm_extract.minimize merged (``minimal``, ``block``) and check the merged machine on ``data``."""
     _, result = closed_loop(minimal, data)
     det = max(result["det"], 1)
-    groups = [[s for s in range(machine.num_states) if block[s] == b] for b in range(minimal.num_states)]
-    merged = ", ".join("+".join(map(str, g)) for g in groups if len(g) > 1) or "none merged"
+    groups, merged = merged_groups(block, minimal.num_states)
     log(f"\nmerging states that predict alike (within TV 0.1) and lead to equivalent states: {machine.num_states} -> "
         f"{minimal.num_states} states ({merged})")
     log(f"the merged machine on the first validation set: {result['machine_right'] / det:.2%} of the deterministic "
         f"symbols right, {result['match'] / det:.2%} the same as the network, {result['stuck']} stuck")
-    summary = {"states": minimal.num_states, "merged": [g for g in groups if len(g) > 1],
+    summary = {"states": minimal.num_states, "merged": groups,
                "machine_right": result["machine_right"] / det, "machine_equals_network": result["match"] / det,
                "stuck": result["stuck"]}
     return minimal, summary

@@ -9,7 +9,6 @@ curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
 import argparse
 import contextlib
-import math
 import os
 import sys
 import time
@@ -20,12 +19,13 @@ import torch
 import kmnist
 from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, load_checkpoint, model_settings, \
     parameter_arithmetic, save_kuzu_checkpoint
+from checkpoints import check_same_settings
 from kuzu_plots import plot_confusion, plot_curve, plot_samples
-from kuzu_train import SCHEDULES, Diverged, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, \
-    prepare, train_epoch
+from kuzu_train import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, \
+    most_confused, prepare, train_epoch
 from records import Record
-from runtime import (UserError, ensure_folder, exclusive, number, pick_device, positive, run_main, seed_everything,
-                     seed_number, torch_threads)
+from runtime import (UserError, ensure_folder, exclusive, number, pick_device, positive, refuse_file, run_main,
+                     seed_everything, seed_number, torch_threads)
 
 
 def build_parser():
@@ -91,8 +91,7 @@ def parse_args(argv):
 
 def check_outputs(args):
     """Fail before training, not after, when the outputs cannot be written."""
-    if os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
-        raise UserError(f"--plot-dir {args.plot_dir} is a file, not a folder")
+    refuse_file(args.plot_dir, "--plot-dir")
     if args.save:
         if os.path.isdir(args.save):
             raise UserError(f"--save {args.save} is a folder; give a file name such as {args.save}/kuzu_{args.net}.pth")
@@ -100,10 +99,9 @@ def check_outputs(args):
 
 
 def load_data(args, device):
-    """The training and test splits on the device."""
-    root = kmnist.data_root(args.data)
-    train = kmnist.load_split(root, "train", device, download=not args.no_download)
-    test = kmnist.load_split(root, "test", device, download=False)
+    """The training and test splits on the device (args.data is already resolved)."""
+    train = kmnist.load_split(args.data, "train", device, download=not args.no_download)
+    test = kmnist.load_split(args.data, "test", device, download=False)
     return train, test
 
 
@@ -127,10 +125,7 @@ def resume_from(args, model, optimizer, scheduler, record):
     saved = ckpt.get("resume")
     if not isinstance(saved, dict):
         raise UserError(f"--resume: {args.save} holds no state to go on from")
-    differ = [f"{key} {saved['settings'].get(key)!r} (now {getattr(args, key)!r})" for key in RESUME_KEYS
-              if saved["settings"].get(key) != getattr(args, key)]
-    if differ:
-        raise UserError(f"--resume: {args.save} is from a run with other settings: " + ", ".join(differ))
+    check_same_settings(args.save, ckpt["args"], vars(args), RESUME_KEYS)
     if ckpt["epoch"] >= args.epochs:
         raise UserError(f"--resume: {args.save} finished all {args.epochs} epochs already")
     model.load_state_dict(ckpt["state_dict"])
@@ -160,9 +155,7 @@ def train_and_test(args, model, runner, settings, train, test, record):
         trained = time.perf_counter()
         test_loss, correct, confusion, predicted = evaluate(runner, test_images, test_labels)
         tested = time.perf_counter()
-        if not math.isfinite(test_loss):
-            raise Diverged(f"the training diverged in epoch {epoch}: the test loss became {test_loss} "
-                           "(try a smaller --lr); nothing of this epoch was saved")
+        check_finite(test_loss, epoch, "test loss")
         print(confusion)
         print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
               f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
@@ -170,8 +163,7 @@ def train_and_test(args, model, runner, settings, train, test, record):
                        "accuracy": 100.0 * correct / len(test_labels), "train_s": round(trained - started, 3),
                        "test_s": round(tested - trained, 3)})
         if args.save:
-            resume = {"settings": {key: getattr(args, key) for key in RESUME_KEYS}, "epochs": epochs,
-                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            resume = {"epochs": epochs, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                       "rng": torch.get_rng_state()}
             save_kuzu_checkpoint(args.save, model, settings, epoch=epoch, accuracy=correct / len(test_labels),
                                  args=vars(args), resume=resume)

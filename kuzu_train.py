@@ -13,15 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import kmnist
-from runtime import UserError
+from runtime import Diverged, UserError, first_line
 
 LOG_EVERY = 100  # batches between the course's "Train Epoch" lines
-
-
-class Diverged(UserError):
-    """The training loss became NaN or infinite."""
-
-
 SCHEDULES = ("onecycle", "cosine", "const")
 
 
@@ -70,11 +64,15 @@ def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False):
                   f"({100.0 * index / len(batches):.0f}%)]\tLoss: {loss.item():.6f}")
         if dry_run:
             break
-    mean = total.item() / max(seen, 1)
-    if not math.isfinite(mean):
-        raise Diverged(f"the training diverged in epoch {epoch}: the loss became {mean} "
+    return check_finite(total.item() / max(seen, 1), epoch, "loss")
+
+
+def check_finite(loss, epoch, what):
+    """``loss`` if it is finite; else a Diverged error saying so (nothing of the epoch is saved after it)."""
+    if not math.isfinite(loss):
+        raise Diverged(f"the training diverged in epoch {epoch}: the {what} became {loss} "
                        f"(try a smaller --lr); nothing of this epoch was saved")
-    return mean
+    return loss
 
 
 def prepare(model, net, device, compile_mode="auto", log=print):
@@ -95,7 +93,7 @@ def prepare(model, net, device, compile_mode="auto", log=print):
         model.zero_grad(set_to_none=True)
         return runner
     except Exception as err:  # no compiler, no triton, an unsupported platform...
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        reason = first_line(err, type(err).__name__)[:200]
         log(f"torch.compile is not available here ({reason}); running the model without it")
         model.zero_grad(set_to_none=True)
         return model

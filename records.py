@@ -21,17 +21,18 @@ VERSION = 1
 
 def cpu_name():
     """The CPU's model name and its widest vector extension, e.g. ``AMD EPYC (AVX-512)``."""
-    model, flags = platform.processor() or platform.machine(), set()
+    model, flags = None, set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             for line in handle:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
-                    model = value.strip()
-                elif key.strip() in ("flags", "Features") and not flags:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "model name" and model is None:
+                    model = value
+                elif key in ("flags", "Features") and not flags:
                     flags = set(value.split())
     except OSError:
         pass
+    model = model or platform.processor() or platform.machine()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "NEON" if "asimd" in flags else ""
     return f"{model} ({vector})" if vector else model
 

@@ -70,21 +70,21 @@ def prepare(args):
     return work, earlier
 
 
-def data_folder(args):
-    """KMNIST's folder as an absolute path (the Part 1 commands get it through KMNIST_DATA)."""
-    return os.path.abspath(kmnist.data_root(args.data))
+def data_of(step, args):
+    """What a step's results depend on beyond its arguments: KMNIST's folder (args.data, resolved) for Part 1."""
+    return args.data if step.part == 1 else None
 
 
 def run_steps(steps, work, earlier, args, log=print):
     """Run (or reuse) every step with a progress line as each starts and ends."""
-    env = dict(os.environ, KMNIST_DATA=data_folder(args), MPLBACKEND="Agg")
+    env = dict(os.environ, KMNIST_DATA=args.data, MPLBACKEND="Agg")
     started = time.perf_counter()
     for i, step in enumerate(steps, start=1):
         stamp = lambda: f"[{i}/{len(steps)} {time.perf_counter() - started:6.1f} s]"
         command = step.command(args.out)
         before = earlier.get(step.name, {})
         if (args.reuse and before.get("args") == step.args() and before.get("status") in ("ok", "reused")
-                and before.get("data") == (data_folder(args) if step.part == 1 else None)
+                and before.get("data") == data_of(step, args)
                 and os.path.isfile(os.path.join(work, step.record))):
             step.status, step.seconds = "reused", before.get("seconds", 0.0)
             log(f"{stamp()} reused: {step.title} ({command})")
@@ -147,6 +147,7 @@ def publish(work, out):
 def main(argv=None):
     """Run the steps, write the pages and the manifest, then put the report in place."""
     args = build_parser().parse_args(argv)
+    args.data = os.path.abspath(kmnist.data_root(args.data))  # the Part 1 commands get it through KMNIST_DATA
     out = os.path.abspath(args.out)
     steps = plan(sorted(set(args.parts)), args.quick, args.seed, args.nets)
     work, earlier = prepare(args)
@@ -159,7 +160,7 @@ def main(argv=None):
         manifest.results.update(quick=args.quick, steps={
             s.name: {"command": s.command(args.out), "args": s.args(), "status": s.status,
                      "seconds": round(s.seconds, 3),
-                     "record": s.record, "message": s.message, "data": data_folder(args) if s.part == 1 else None}
+                     "record": s.record, "message": s.message, "data": data_of(s, args)}
             for s in steps})
         manifest.write(os.path.join(work, MANIFEST))
         publish(work, out)

@@ -23,7 +23,7 @@ class Context:
     def record(self, name):
         """The run record of a finished step, or None."""
         step = self.steps.get(name)
-        if step is None or step.status not in ("ok", "reused"):
+        if step is None or not step.finished:
             return None
         return read_record(os.path.join(self.folder, step.record))
 
@@ -35,7 +35,7 @@ class Context:
     def problem(self, name):
         """A note block saying why a step gave nothing, or None if it finished."""
         step = self.steps[name]
-        if step.status in ("ok", "reused"):
+        if step.finished:
             return None
         if step.status == "skipped":
             return ("note", f"Skipped: {step.title}: {step.message}.")

@@ -36,6 +36,11 @@ class Step:
     message: str = ""  # why it failed or was skipped
     extra: dict = field(default_factory=dict)
 
+    @property
+    def finished(self):
+        """Whether the step's run record is there to read (run now, or reused from an earlier report)."""
+        return self.status in ("ok", "reused")
+
     def command(self, out):
         """The command line that reproduces this step from the folder report.py was run in."""
         words = ["python3", *(os.path.join(out, w[len("@"):]) if w.startswith("@") else w for w in self.argv)]
@@ -109,7 +114,7 @@ def run_step(step, folder, env):
 def skip_reason(step, steps):
     """Why a step cannot run, given the steps before it, or None."""
     by_name = {s.name: s for s in steps}
-    if step.needs and by_name[step.needs].status not in ("ok", "reused"):
+    if step.needs and not by_name[step.needs].finished:
         return f"it reads the network of '{by_name[step.needs].title}', which did not finish"
     if step.part == 1:
         missing = [s for s in steps if s.part == 1 and s.status == "failed" and "KMNIST not found" in s.message]

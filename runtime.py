@@ -18,6 +18,15 @@ class UserError(Exception):
     """A problem with the user's input, flags or files: shown as a message, not a traceback."""
 
 
+class Diverged(UserError):
+    """Training whose loss or weights became NaN or infinite: a result to state, with a non-zero exit."""
+
+
+def first_line(err, default=""):
+    """The first line of an exception's message (library errors can run to many lines)."""
+    return (str(err).strip().splitlines() or [default])[0]
+
+
 def run_main(main, argv=None):
     """Run a script's ``main(argv)`` and turn user errors and Ctrl-C into an exit status.
 
@@ -38,8 +47,7 @@ def run_main(main, argv=None):
     except RuntimeError as err:
         if "can't allocate memory" not in str(err) and "out of memory" not in str(err):
             raise
-        first = (str(err).strip().splitlines() or [""])[0]
-        print(f"error: not enough memory for this run ({first}); try smaller sizes", file=sys.stderr)
+        print(f"error: not enough memory for this run ({first_line(err)}); try smaller sizes", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
         sys.stderr.close()
@@ -197,6 +205,12 @@ def _alive(holder, host):
     return True
 
 
+def refuse_file(folder, flag):
+    """A UserError when the output folder given by ``flag`` is an existing file."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UserError(f"{flag} {folder} is a file, not a folder")
+
+
 def ensure_folder(folder):
     """Create ``folder`` (and its parents) if needed; a UserError if that is impossible."""
     try:
@@ -227,7 +241,7 @@ def _atomic_write(path, write):
     except OSError as err:
         raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     except Exception as err:  # torch.save and savefig raise RuntimeError and others on a full disk
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        reason = first_line(err, type(err).__name__)
         if _nearly_full(folder):
             reason = f"no space left on the device ({reason})"
         raise UserError(f"cannot write {path}: {reason}") from None

@@ -9,15 +9,20 @@ import glob
 import os
 import re
 
-from checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint
+from checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
 from languages import LANGS, check_embed, lang_tag, make_language
 from runtime import UserError, positive
 from seq_models import load_checkpoint
 
 
+def series_name(tag, model, hid):
+    """``<tag>_<model><hid>``, e.g. anb2n_srn2: the name of a run's checkpoints, record, lock and images."""
+    return f"{tag}_{model}{hid}"
+
+
 def checkpoint_path(out_path, tag, model, hid, k):
     """``<out_path>/<tag>_<model><hid>_<k>.pth``, k in thousands of sequences."""
-    return os.path.join(out_path, f"{tag}_{model}{hid}_{k}.pth")
+    return os.path.join(out_path, f"{series_name(tag, model, hid)}_{k}.pth")
 
 
 RESUME_SETTINGS = ("lang", "embed", "length", "model", "hid", "optim", "lr", "mom", "init", "batch", "candidates",
@@ -27,7 +32,7 @@ RESUME_SETTINGS = ("lang", "embed", "length", "model", "hid", "optim", "lr", "mo
 def resume_state(settings, model, optimizer, rng, progress):
     """Everything a run needs to go on exactly where it was: weights, optimiser, generator, progress."""
     return {"settings": {key: settings[key] for key in RESUME_SETTINGS},
-            "model": {name: value.detach().clone() for name, value in model.state_dict().items()},
+            "model": state_of(model),
             "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state, "progress": progress.plain()}
 
 
@@ -38,10 +43,7 @@ def load_resume_state(out_path, tag, model, hid, settings):
     saved = load_lab_checkpoint(path, "seq", {}).get("resume")
     if not isinstance(saved, dict):
         raise UserError(f"--resume: {path} holds no state to go on from (it was not the last checkpoint of a run)")
-    differ = [f"{key} {saved['settings'].get(key)!r} (now {settings[key]!r})" for key in RESUME_SETTINGS
-              if saved["settings"].get(key) != settings[key]]
-    if differ:
-        raise UserError(f"--resume: {path} is from a run with other settings: " + ", ".join(differ))
+    check_same_settings(path, saved["settings"], settings, RESUME_SETTINGS)
     return path, saved
 
 
@@ -68,7 +70,7 @@ def find_checkpoint(out_path, tag, model, hid, epoch=None):
         if not os.path.isfile(path):
             raise UserError(f"no checkpoint {path}; {existing(out_path)}")
         return path
-    pattern = re.compile(rf"{re.escape(tag)}_{model}{hid}_(\d+)\.pth$")
+    pattern = re.compile(rf"{re.escape(series_name(tag, model, hid))}_(\d+)\.pth$")
     matches = [(int(m.group(1)), p) for p in list_checkpoints(out_path)
                if (m := pattern.match(os.path.basename(p)))]
     if not matches:

@@ -39,7 +39,7 @@ from fsm_plots import context_figure, graph_figure, graph_layout, scatter_figure
 from records import Record
 from runtime import atomic_write_text, number, positive, pyplot, run_main, save_figure, seed_everything, seed_number, \
     torch_threads
-from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint
+from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
 from seq_trace import collect_states, gather
 from seq_training import settings_for
 
@@ -77,7 +77,7 @@ def main(argv=None):
     lang = language_for(config, args.length, path)
     record = Record("seq_fsm.py", argv, vars(args))
     record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"))
-    name = f"{lang.tag}_{config['model']}{config['num_hid']}"
+    name = series_name(lang.tag, config["model"], config["num_hid"])
     with torch_threads(args.threads):
         seed_everything(args.seed)
         print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units); "
@@ -85,7 +85,7 @@ def main(argv=None):
         machine, fit = extract(args, model, lang, record.results)
         shown = name_states(args, machine, fit, lang, record.results)
         written = draw(args, shown, fit, lang, name, config)
-        analyse(args, model, machine, lang, config, name, record.results, written)
+        analyse(args, model, machine, shown["minimal"], lang, config, name, record.results, written)
     record.wrote(*written)
     record.write(os.path.join(args.plot_path, name + "_fsm.json"), threads=args.threads)
     return 0
@@ -118,18 +118,17 @@ def name_states(args, machine, fit, lang, results):
     the extracted one), its names, their share of the points and the keys,
     the raw machine and the block of each raw state in the shown one.
     """
-    merged, block = fx.minimize(machine)
-    if args.raw:
-        merged, block = machine, np.arange(machine.num_states)
+    minimal = fx.minimize(machine)
+    merged, block = (machine, np.arange(machine.num_states)) if args.raw else minimal
     namer = fr.LanguageStates(lang)
-    keys = namer.keys(fit["symbol"], fit["first"], fit["state"]) if namer.known else None
+    keys = namer.keys(fit["symbol"], fit["first"], fit["state"])
     raw_names, _, raw_shares = fr.state_names(machine, fit["labels"], keys, namer)
     names, major, shares = fr.state_names(merged, block[fit["labels"]], keys, namer)
     results.update(shown="raw" if args.raw else "merged",
                    machine=fr.machine_dict(merged, lang.symbols, names, shares),
                    raw_machine=fr.machine_dict(machine, lang.symbols, raw_names, raw_shares))
     return {"machine": merged, "names": names, "shares": shares, "slots": fr.state_slots(names, major, namer),
-            "raw": machine, "block": block, "namer": namer}
+            "raw": machine, "block": block, "namer": namer, "minimal": minimal}
 
 
 def draw(args, shown, fit, lang, name, config):
@@ -139,8 +138,7 @@ def draw(args, shown, fit, lang, name, config):
     if args.raw:
         print("shown below and drawn: the extracted machine, before merging (--raw)")
     else:
-        groups = [[s for s in range(raw.num_states) if shown["block"][s] == b] for b in range(machine.num_states)]
-        merged = ", ".join("+".join(map(str, g)) for g in groups if len(g) > 1) or "none merged"
+        _, merged = fr.merged_groups(shown["block"], machine.num_states)
         print(f"shown below and drawn: the merged machine, {machine.num_states} states (extracted states merged: "
               f"{merged}; --raw shows the extracted machine)")
     print(shown["namer"].legend())
@@ -162,11 +160,12 @@ def draw(args, shown, fit, lang, name, config):
     return written
 
 
-def analyse(args, model, machine, lang, config, name, results, written):
-    """Validate and merge the machine; Reber: agreement with the grammar; an LSTM counting: its context units."""
+def analyse(args, model, machine, merged, lang, config, name, results, written):
+    """Validate the machine and check the merged one (``merged``: fsm_extract.minimize's machine and blocks);
+    Reber: agreement with the grammar; an LSTM counting: its context units."""
     print("\nthe extracted machine (before merging) is validated; the merged machine is checked after it")
     data, _ = fr.validate(machine, model, lang, args, rows=results.setdefault("validation", []))
-    minimal, results["merged"] = fr.report_minimal(machine, data)
+    minimal, results["merged"] = fr.report_minimal(machine, *merged, data)
     if not lang.counting:
         results["grammar_agreement"] = fr.grammar_agreement(
             [("extracted machine", machine), ("merged machine", minimal)], data)

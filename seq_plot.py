@@ -28,7 +28,7 @@ import torch
 from fsm_report import point_names
 from records import Record
 from runtime import UserError, positive, pyplot, run_main, seed_number
-from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint
+from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
 from seq_plots import cube_figure, pair_figure, save_plots
 from seq_trace import collect_states, format_steps
 from seq_training import settings_for
@@ -142,11 +142,10 @@ def main(argv=None):
     unit = "context" if args.context else "hidden"
     points = data[unit]
     plt = pyplot(args.show)
-    name = f"{lang.tag}_{config['model']}{config['num_hid']}" + ("_context" if args.context else "")
+    name = series_name(lang.tag, config["model"], config["num_hid"]) + ("_context" if args.context else "")
     initial = data["initial"] if config["model"] == "srn" else None
     title = f"{lang.tag} {config['model']}{config['num_hid']} {unit} units"
-    named = point_names(lang, data["symbol"], data["step"] == 0, data["state"])
-    states, names = named if named is not None else (data["state"], None)
+    states, names = point_names(lang, data["symbol"], data["step"] == 0, data["state"])
     written = save_plots(plt, (points, states), os.path.join(args.plot_path, name), title, unit, initial, names)
     for item in written:
         print(f"wrote {item}")

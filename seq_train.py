@@ -24,9 +24,9 @@ import numpy as np
 
 from languages import LANGS, make_language
 from records import Record
-from runtime import (UserError, ensure_folder, exclusive, number, positive, pyplot, run_main, save_figure,
-                     seed_everything, seed_number, torch_threads)
-from seq_checkpoints import load_resume_state, resume_state
+from runtime import (UserError, ensure_folder, exclusive, number, positive, pyplot, refuse_file, run_main,
+                     save_figure, seed_everything, seed_number, torch_threads)
+from seq_checkpoints import load_resume_state, resume_state, series_name
 from seq_models import Population, build_model
 from seq_plots import loss_figure
 from seq_training import (REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, make_optimizer,
@@ -165,9 +165,8 @@ def run(args, lang, record):
     return 0
 
 
-def draw_loss(args, lang, record):
+def draw_loss(args, name, record):
     """The reported loss over training, with the target and the moment of the choice; returns the path."""
-    name = f"{lang.tag}_{args.model}{args.hid}"
     results = record.results
     fig = loss_figure(pyplot(), [r["thousands"] for r in results["reports"]], [r["loss"] for r in results["reports"]],
                       results["target_loss"], results["chosen_at"], f"{name}: reported loss over training")
@@ -178,12 +177,11 @@ def main(argv=None):
     """Parse and check the flags, then train with --threads torch threads, draw the loss and write the record."""
     args = resolve(build_parser().parse_args(argv))
     lang = make_language(args.lang, args.embed, args.length)
-    for folder, flag in ((args.out_path, "--out_path"), (args.plot_path, "--plot_path")):
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise UserError(f"{flag} {folder} is a file, not a folder")
+    refuse_file(args.out_path, "--out_path")
+    refuse_file(args.plot_path, "--plot_path")
     ensure_folder(args.out_path)  # fail now rather than at the first checkpoint
     record = Record("seq_train.py", argv, vars(args))
-    name = f"{lang.tag}_{args.model}{args.hid}"
+    name = series_name(lang.tag, args.model, args.hid)
     with exclusive(os.path.join(args.out_path, name + ".lock"), f"{name}_<k>.pth in {args.out_path}"), \
             torch_threads(args.threads):
         status = run(args, lang, record)
@@ -191,8 +189,8 @@ def main(argv=None):
         return status
     if record.results["reports"]:
         ensure_folder(args.plot_path)
-        record.wrote(draw_loss(args, lang, record))
-    record.write(os.path.join(args.out_path, f"{lang.tag}_{args.model}{args.hid}.json"), threads=args.threads)
+        record.wrote(draw_loss(args, name, record))
+    record.write(os.path.join(args.out_path, name + ".json"), threads=args.threads)
     return 0
 
 

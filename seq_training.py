@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from languages import CERTAIN, PREDICTED, collate, lang_tag
-from runtime import UserError
+from checkpoints import state_of
+from runtime import Diverged
 from seq_checkpoints import checkpoint_path
 from seq_models import save_checkpoint
 from seq_trace import show_sequence
@@ -42,10 +43,6 @@ DEFAULTS = {
 }
 # The loss a trained network should stay below (the verdict and the benchmark use it).
 TARGET_LOSS = {"anbn": 0.05, "anb2n": 0.05, "anbncn": 0.02, "anb2nc3n": 0.02, "reber": 0.02, "reber_embed": 0.02}
-
-
-class Diverged(UserError):
-    """Every network being trained has a loss that is NaN or infinite."""
 
 
 def settings_for(lang, model, embed=False):
@@ -211,7 +208,7 @@ def report(args, model, lang, rng, progress, log):
         which = f" (candidate {progress.chosen}{', final choice' if progress.final_choice else ''})"
     log(f"loss: {loss:.4f}" + which)
     if progress.size > 1 and k == args.select:
-        progress.candidate_losses = [v / REPORT_EVERY for v in progress.window_loss.tolist()]
+        progress.candidate_losses = progress.last_losses
         log("candidates' losses: " + " ".join(f"{v:.4f}" for v in progress.candidate_losses))
     if lang.has_final:
         log(f"final: {float(progress.window_final[progress.chosen]) / REPORT_EVERY:.4f}")
@@ -238,8 +235,7 @@ def save_point(args, model, lang, config, progress, log, resume_state=None, opti
     k = progress.seen // 1000
     path = checkpoint_path(args.out_path, lang.tag, args.model, args.hid, k)
     if not progress.final_choice:
-        weights = {name: value.detach().clone() for name, value in model.state_dict().items()}
-        progress.provisional.append((k, path, weights, progress.last_losses))
+        progress.provisional.append((k, path, state_of(model), progress.last_losses))
     progress.last = path
     extra = {"resume": resume_state(optimizer)} if resume_state else {}
     save_checkpoint(path, progress.network, config,

@@ -15,48 +15,52 @@ variant's median epoch time over the rounds and its ratio to the reference of
 its group, the ratio computed per round and then the median taken.
 """
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kmnist  # noqa: E402
-from kuzu import NET_DEFAULTS, build_model  # noqa: E402
-from kuzu_train import make_optimizer, make_scheduler, prepare  # noqa: E402
+from kuzu import NET_DEFAULTS, OLD_CONV, build_model  # noqa: E402
+from kuzu_train import make_optimizer, make_scheduler, prepare, train_epoch  # noqa: E402
 from records import cpu_name  # noqa: E402
 from runtime import UserError, run_main, torch_threads  # noqa: E402
 
-OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
-            {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False})
+
+class CourseBatches:
+    """The course's loader (torchvision dataset, per-image transforms, DataLoader), shaped like kmnist.Batches."""
+
+    def __init__(self, root, batch_size):
+        from torchvision import datasets, transforms
+
+        transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+        try:
+            dataset = datasets.KMNIST(root=root, train=True, download=False, transform=transform)
+        except RuntimeError as err:  # torchvision reads only the unpacked files
+            raise UserError(f"the course's path needs torchvision's unpacked KMNIST files in "
+                            f"{kmnist.raw_dir(root)}: {err}") from None
+        self.labels, self.batch_size = dataset.targets, batch_size
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return iter(self.loader)
 
 
-def course_batches(root, batch_size):
-    """The course's loader: torchvision dataset, per-image transforms, DataLoader."""
-    from torchvision import datasets, transforms
-
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    try:
-        dataset = datasets.KMNIST(root=root, train=True, download=False, transform=transform)
-    except RuntimeError as err:  # torchvision reads only the unpacked files
-        raise UserError(f"the course's path needs torchvision's unpacked KMNIST files in {kmnist.raw_dir(root)}: {err}") from None
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
-
-
-def timed_epoch(model, batches, settings, steps):
-    """Train one epoch as kuzu_main.py would; returns the seconds it took."""
+def timed_epoch(model, batches, settings):
+    """Train one epoch with kuzu_main.py's own loop (its loss lines not shown); returns the seconds it took."""
     optimizer = make_optimizer(model, settings["lr"], settings["mom"], settings["nesterov"])
-    scheduler = make_scheduler(optimizer, settings["schedule"], steps)
-    model.train()
+    scheduler = make_scheduler(optimizer, settings["schedule"], len(batches))
     started = time.perf_counter()
-    for images, labels in batches:
-        optimizer.zero_grad(set_to_none=True)
-        F.nll_loss(model(images), labels).backward()
-        optimizer.step()
-        scheduler.step()
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_epoch(model, optimizer, scheduler, batches, 1)
     return time.perf_counter() - started
 
 
@@ -98,11 +102,11 @@ def main(argv=None):
                     model = build_model(net, **sizes)
                     model = prepare(model, net, torch.device("cpu"), "off", log=lambda *a: None)
                     if path == "course":
-                        batches = course_batches(root, args.batch_size)
+                        batches = CourseBatches(root, args.batch_size)
                     else:
                         batches = kmnist.Batches(images, labels, args.batch_size, shuffle=True, seed=0,
                                                  shift=settings["shift"])
-                    times[label].append(timed_epoch(model, batches, settings, len(batches)))
+                    times[label].append(timed_epoch(model, batches, settings))
                     print(f"{threads} thread(s) {label:32s} {times[label][-1]:7.1f} s", flush=True)
             for group, label, *_ in jobs:
                 reference = next(job[1] for job in jobs if job[0] == group)

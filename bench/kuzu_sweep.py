@@ -53,10 +53,10 @@ def main(argv=None):
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda job: run_one(args.net, job[0], job[1], extra), jobs))
 
-    print(f"\n| net | flags | seed | accuracy % | wall s |\n|---|---|---|---|---|")
+    print("\n| net | flags | seed | accuracy % | wall s |\n|---|---|---|---|---|")
     for (config, seed), (accuracy, wall) in zip(jobs, results):
         print(f"| {args.net} | {config or '(defaults)'} | {seed} | {accuracy:.2f} | {wall:.1f} |")
-    print(f"\n| net | flags | seeds | mean accuracy % | min | max | mean wall s |\n|---|---|---|---|---|---|---|")
+    print("\n| net | flags | seeds | mean accuracy % | min | max | mean wall s |\n|---|---|---|---|---|---|---|")
     for config in configs:
         rows = [result for job, result in zip(jobs, results) if job[0] == config]
         accuracies = [accuracy for accuracy, _ in rows]

@@ -1,5 +1,4 @@
 """Tests for Part 2: the check data, the hand-designed network, training, plots and bad input."""
-import argparse
 import contextlib
 import io
 import os
@@ -115,7 +114,7 @@ def test_sigmoid_hid5_reaches_100_percent(seed, capsys, tmp_path):
     assert re.search(r"^ep:  100 loss: \d\.\d{4} acc: \d\d\.\d\d$", out, re.M)
     assert "100% accuracy held for 2000 epochs" in out
     assert "Final Weights:" in out and out.count("Final Accuracy:  100.0\n") == 1
-    assert sorted(os.listdir(tmp_path)) == sorted([f"hid_5_{k}.jpg" for k in range(5)] + ["out_5.jpg", f"check_sig_5.json"])
+    assert sorted(os.listdir(tmp_path)) == sorted([f"hid_5_{k}.jpg" for k in range(5)] + ["out_5.jpg", "check_sig_5.json"])
 
 
 def _train_args(**changes):
