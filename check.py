@@ -12,7 +12,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from runtime import FLOAT32_MAX, Diverged, UserError, pyplot, save_figure
+from lab.common.options import FLOAT32_MAX
+from lab.common.errors import Diverged, UserError
+from lab.common.figures import pyplot, save_figure
 
 HEADER = ["x1", "x2", "target"]
 LARGEST_INPUT = 1e6  # inputs beyond this are refused: the plots and the sigmoid units make no sense there

@@ -16,9 +16,11 @@ import time
 
 import check
 from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
-from records import Record
-from runtime import (UserError, ensure_folder, number, positive, refuse_file, run_main, seed_everything, seed_number,
-                     torch_threads)
+from lab.common.records import Record
+from lab.common.errors import UserError, run_main
+from lab.common.files import ensure_folder, refuse_file
+from lab.common.options import number, positive, seed_number
+from lab.common.compute import seed_everything, torch_threads
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from checkpoints import CheckpointError, check_fields, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
+from lab.common.checkpoints import CheckpointError, check_fields, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
 
 NETS = ("lin", "full", "conv")
 # Training settings a net gets when the user passes none; chosen by measurement (docs/results.md).

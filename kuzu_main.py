@@ -16,16 +16,18 @@ import time
 import numpy as np
 import torch
 
-import kmnist
+from lab.characters import kmnist
 from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, load_checkpoint, model_settings, \
     parameter_arithmetic, save_kuzu_checkpoint
-from checkpoints import check_same_settings
-from kuzu_plots import plot_confusion, plot_curve, plot_samples
-from kuzu_train import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, \
-    most_confused, prepare, train_epoch
-from records import Record
-from runtime import (UserError, ensure_folder, exclusive, number, pick_device, positive, refuse_file, run_main,
-                     seed_everything, seed_number, torch_threads)
+from lab.common.checkpoints import check_same_settings
+from lab.characters.plots import plot_confusion, plot_curve, plot_samples
+from lab.characters.training import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
+from lab.common.records import Record
+from lab.common.errors import UserError, run_main
+from lab.common.files import ensure_folder, refuse_file
+from lab.common.locks import exclusive
+from lab.common.options import number, positive, seed_number
+from lab.common.compute import pick_device, seed_everything, torch_threads
 
 
 def build_parser():

@@ -23,12 +23,14 @@ import sys
 import tempfile
 import time
 
-import kmnist
-import records
-from report_content import PARTS, PART_TITLES, Context
-from report_doc import to_html, to_markdown
-from report_steps import plan, run_step, skip_reason
-from runtime import UserError, atomic_write_text, run_main, seed_number
+from lab.characters import kmnist
+from lab.common import records
+from lab.report.content import PARTS, PART_TITLES, Context
+from lab.report.document import to_html, to_markdown
+from lab.report.steps import plan, run_step, skip_reason
+from lab.common.errors import UserError, run_main
+from lab.common.files import atomic_write_text
+from lab.common.options import seed_number
 
 MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
 

@@ -33,15 +33,23 @@ import sys
 
 import numpy as np
 
-import fsm_extract as fx
-import fsm_report as fr
-from fsm_plots import context_figure, graph_figure, graph_layout, scatter_figure
-from records import Record
-from runtime import atomic_write_text, number, positive, pyplot, run_main, save_figure, seed_everything, seed_number, \
-    torch_threads
-from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
-from seq_trace import collect_states, gather
-from seq_training import settings_for
+from lab.machines import extract as fx
+from lab.machines.naming import state_names, state_slots
+from lab.machines.text import machine_dict, machine_dot, machine_table, merged_groups
+from lab.machines.validation import choose_machine, fresh, grammar_agreement, report_minimal, validate
+from lab.recurrent.counting import context_summary
+from lab.recurrent.states import LanguageStates
+from lab.machines.drawing import context_figure, graph_figure, scatter_figure
+from lab.machines.layout import graph_layout
+from lab.common.records import Record
+from lab.common.files import atomic_write_text
+from lab.common.options import number, positive, seed_number
+from lab.common.figures import pyplot, save_figure
+from lab.common.errors import run_main
+from lab.common.compute import seed_everything, torch_threads
+from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.tracing import collect_states, gather
+from lab.recurrent.training import settings_for
 
 
 def build_parser():
@@ -93,8 +101,8 @@ def main(argv=None):
 
 def extract(args, model, lang, results):
     """Choose the number of states, extract the machine and print it; returns (machine, the fitted data)."""
-    fit = gather(model, lang, fr.fresh(lang, args.seed, 0, args.sequences))
-    select = gather(model, lang, fr.fresh(lang, args.seed, 1, args.sequences))
+    fit = gather(model, lang, fresh(lang, args.seed, 0, args.sequences))
+    select = gather(model, lang, fresh(lang, args.seed, 1, args.sequences))
     if args.states:
         print(f"number of states: --states {args.states}")
     else:
@@ -102,7 +110,7 @@ def extract(args, model, lang, results):
               f"sequences, predicts the deterministic symbols as well as the network and stays within "
               f"mean TV {args.tv} of it")
     sweep = results.setdefault("sweep", [])
-    machine, labels, _, met = fr.choose_machine(fit, select, lang, args, sweep=sweep)
+    machine, labels, _, met = choose_machine(fit, select, lang, args, sweep=sweep)
     if not args.states and not met:
         print(f"no machine with up to {args.max_states} states met the criterion; "
               f"keeping the best one found ({machine.num_states} states)")
@@ -120,14 +128,14 @@ def name_states(args, machine, fit, lang, results):
     """
     minimal = fx.minimize(machine)
     merged, block = (machine, np.arange(machine.num_states)) if args.raw else minimal
-    namer = fr.LanguageStates(lang)
+    namer = LanguageStates(lang)
     keys = namer.keys(fit["symbol"], fit["first"], fit["state"])
-    raw_names, _, raw_shares = fr.state_names(machine, fit["labels"], keys, namer)
-    names, major, shares = fr.state_names(merged, block[fit["labels"]], keys, namer)
+    raw_names, _, raw_shares = state_names(machine, fit["labels"], keys, namer)
+    names, major, shares = state_names(merged, block[fit["labels"]], keys, namer)
     results.update(shown="raw" if args.raw else "merged",
-                   machine=fr.machine_dict(merged, lang.symbols, names, shares),
-                   raw_machine=fr.machine_dict(machine, lang.symbols, raw_names, raw_shares))
-    return {"machine": merged, "names": names, "shares": shares, "slots": fr.state_slots(names, major, namer),
+                   machine=machine_dict(merged, lang.symbols, names, shares),
+                   raw_machine=machine_dict(machine, lang.symbols, raw_names, raw_shares))
+    return {"machine": merged, "names": names, "shares": shares, "slots": state_slots(names, major, namer),
             "raw": machine, "block": block, "namer": namer, "minimal": minimal}
 
 
@@ -138,16 +146,16 @@ def draw(args, shown, fit, lang, name, config):
     if args.raw:
         print("shown below and drawn: the extracted machine, before merging (--raw)")
     else:
-        _, merged = fr.merged_groups(shown["block"], machine.num_states)
+        _, merged = merged_groups(shown["block"], machine.num_states)
         print(f"shown below and drawn: the merged machine, {machine.num_states} states (extracted states merged: "
               f"{merged}; --raw shows the extracted machine)")
     print(shown["namer"].legend())
-    print(fr.machine_table(machine, symbols, names, shown["shares"]))
+    print(machine_table(machine, symbols, names, shown["shares"]))
     plt = pyplot(False)
     prefix = os.path.join(args.plot_path, name)
     positions = graph_layout(machine, shown["slots"])
     written = [prefix + "_fsm.dot"]
-    atomic_write_text(fr.machine_dot(machine, symbols, name, names, positions), written[-1])
+    atomic_write_text(machine_dot(machine, symbols, name, names, positions), written[-1])
     unit = "hidden + cell" if config["model"] == "lstm" else "hidden"
     which = "extracted states, before merging" if args.raw else f"states, merged from {raw.num_states}"
     title = f"{name}: {machine.num_states} {which} ({unit} units)"
@@ -164,13 +172,13 @@ def analyse(args, model, machine, merged, lang, config, name, results, written):
     """Validate the machine and check the merged one (``merged``: fsm_extract.minimize's machine and blocks);
     Reber: agreement with the grammar; an LSTM counting: its context units."""
     print("\nthe extracted machine (before merging) is validated; the merged machine is checked after it")
-    data, _ = fr.validate(machine, model, lang, args, rows=results.setdefault("validation", []))
-    minimal, results["merged"] = fr.report_minimal(machine, *merged, data)
+    data, _ = validate(machine, model, lang, args, rows=results.setdefault("validation", []))
+    minimal, results["merged"] = report_minimal(machine, *merged, data)
     if not lang.counting:
-        results["grammar_agreement"] = fr.grammar_agreement(
+        results["grammar_agreement"] = grammar_agreement(
             [("extracted machine", machine), ("merged machine", minimal)], data)
     if config["model"] == "lstm" and lang.counting:
-        results["context_summary"] = fr.context_summary(data, lang.symbols)
+        results["context_summary"] = context_summary(data, lang.symbols)
         shown = lang.sequence_for(np.arange(1, lang.length + 1))
         trace = collect_states(model, lang, [shown])
         fig = context_figure(pyplot(False), trace, shown[0][:-1], lang.symbols,

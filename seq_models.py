@@ -14,8 +14,7 @@ the network with ``build_model``, and the language it was trained on.
 import torch
 from torch import nn
 
-from checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as \
-    save_lab_checkpoint
+from lab.common.checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
 
 
 class SRN_model(nn.Module):

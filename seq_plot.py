@@ -25,13 +25,15 @@ import sys
 import numpy as np
 import torch
 
-from fsm_report import point_names
-from records import Record
-from runtime import UserError, positive, pyplot, run_main, seed_number
-from seq_checkpoints import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
-from seq_plots import cube_figure, pair_figure, save_plots
-from seq_trace import collect_states, format_steps
-from seq_training import settings_for
+from lab.recurrent.states import point_names
+from lab.common.records import Record
+from lab.common.errors import UserError, run_main
+from lab.common.options import positive, seed_number
+from lab.common.figures import pyplot
+from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.plots import cube_figure, pair_figure, save_plots
+from lab.recurrent.tracing import collect_states, format_steps
+from lab.recurrent.training import settings_for
 
 
 def build_parser():

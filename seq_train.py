@@ -22,15 +22,18 @@ import time
 
 import numpy as np
 
-from languages import LANGS, make_language
-from records import Record
-from runtime import (UserError, ensure_folder, exclusive, number, positive, pyplot, refuse_file, run_main,
-                     save_figure, seed_everything, seed_number, torch_threads)
-from seq_checkpoints import load_resume_state, resume_state, series_name
+from lab.recurrent.languages import LANGS, make_language
+from lab.common.records import Record
+from lab.common.errors import UserError, run_main
+from lab.common.files import ensure_folder, refuse_file
+from lab.common.locks import exclusive
+from lab.common.options import number, positive, seed_number
+from lab.common.figures import pyplot, save_figure
+from lab.common.compute import seed_everything, torch_threads
+from lab.recurrent.series import load_resume_state, resume_state, series_name
 from seq_models import Population, build_model
-from seq_plots import loss_figure
-from seq_training import (REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, make_optimizer,
-                          settings_for, train, verdict_lines)
+from lab.recurrent.plots import loss_figure
+from lab.recurrent.training import REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, make_optimizer, settings_for, train, verdict_lines
 
 
 def build_parser():

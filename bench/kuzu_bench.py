@@ -25,11 +25,12 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import kmnist  # noqa: E402
+from lab.characters import kmnist  # noqa: E402
 from kuzu import NET_DEFAULTS, OLD_CONV, build_model  # noqa: E402
-from kuzu_train import make_optimizer, make_scheduler, prepare, train_epoch  # noqa: E402
-from records import cpu_name  # noqa: E402
-from runtime import UserError, run_main, torch_threads  # noqa: E402
+from lab.characters.training import make_optimizer, make_scheduler, prepare, train_epoch  # noqa: E402
+from lab.common.records import cpu_name  # noqa: E402
+from lab.common.errors import UserError, run_main  # noqa: E402
+from lab.common.compute import torch_threads  # noqa: E402
 
 
 class CourseBatches:

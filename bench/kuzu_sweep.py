@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from records import read_record  # noqa: E402
-from runtime import UserError, run_main  # noqa: E402
+from lab.common.records import read_record  # noqa: E402
+from lab.common.errors import UserError, run_main  # noqa: E402
 
 
 def run_one(net, config, seed, extra):

@@ -19,8 +19,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from records import cpu_name, read_record  # noqa: E402
-from runtime import UserError, run_main  # noqa: E402
+from lab.common.records import cpu_name, read_record  # noqa: E402
+from lab.common.errors import UserError, run_main  # noqa: E402
 
 BUSY_LOOP = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
 

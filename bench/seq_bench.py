@@ -32,11 +32,11 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from languages import LANGS, PREDICTED, collate, lang_tag, make_language  # noqa: E402
-from records import read_record  # noqa: E402
-from runtime import UserError, run_main  # noqa: E402
+from lab.recurrent.languages import LANGS, PREDICTED, collate, lang_tag, make_language  # noqa: E402
+from lab.common.records import read_record  # noqa: E402
+from lab.common.errors import UserError, run_main  # noqa: E402
 from seq_models import load_checkpoint  # noqa: E402
-from seq_training import LEARNED_SHARE, TARGET_LOSS, UNTIL_REPORTS, evaluate, settings_for  # noqa: E402
+from lab.recurrent.training import LEARNED_SHARE, TARGET_LOSS, UNTIL_REPORTS, evaluate, settings_for  # noqa: E402
 
 EVAL_SEED = 1_000_003  # fresh test sequences come from a stream no training seed uses
 

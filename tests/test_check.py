@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 import check
 import check_main
-from runtime import UserError, run_main, seed_everything
+from lab.common.errors import UserError, run_main
+from lab.common.compute import seed_everything
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -14,12 +14,17 @@ import pytest
 from matplotlib.patches import Circle, FancyArrowPatch
 from matplotlib.path import Path
 
-import fsm_extract as fx
-import fsm_report as fr
+from lab.machines import extract as fx
+from lab.machines.naming import state_names, state_slots
+from lab.machines.text import machine_dot, machine_table
+from lab.machines.validation import choose_machine
+from lab.recurrent.states import LanguageStates, point_names
 from anb2n import AnbnLanguage
-from fsm_plots import edge_labels, graph_figure, graph_layout, scatter_figure
+from lab.machines.text import edge_labels
+from lab.machines.drawing import graph_figure, scatter_figure
+from lab.machines.layout import graph_layout
 from reber import ReberLanguage
-from runtime import pyplot
+from lab.common.figures import pyplot
 
 
 def synthetic(lang, seed, count):
@@ -34,7 +39,7 @@ def synthetic(lang, seed, count):
     first = np.concatenate([np.arange(len(s[2])) == 0 for s in samples])
     symbol = np.concatenate([s[0][:-1] for s in samples])
     prob = np.concatenate([s[1] for s in samples])
-    namer = fr.LanguageStates(lang)
+    namer = LanguageStates(lang)
     keys = namer.keys(symbol, first, state)
     spot = {k: np.array([i % 7, i // 7], dtype=float) * 3 for i, k in enumerate(sorted(set(keys), key=namer.order))}
     return {"features": np.array([spot[k] for k in keys]) + rng.normal(0, 0.01, (len(keys), 2)),
@@ -46,12 +51,12 @@ def merged_machine(lang, count=300, states=None):
     """The machine read out of synthetic trajectories, merged and named as seq_fsm.py does (states: as --states)."""
     (fit, namer, keys), (select, _, _) = synthetic(lang, 0, count), synthetic(lang, 1, count)
     args = argparse.Namespace(states=states, max_states=60, seed=0, tv=0.1)
-    machine, labels, result, met = fr.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    machine, labels, result, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and result["machine_right"] == result["det"]
     merged, block = fx.minimize(machine)
-    names, major, shares = fr.state_names(merged, block[labels], keys, namer)
+    names, major, shares = state_names(merged, block[labels], keys, namer)
     return {"raw": machine, "labels": labels, "machine": merged, "block": block, "names": names, "keys": major,
-            "shares": shares, "slots": fr.state_slots(names, major, namer), "fit": fit, "namer": namer}
+            "shares": shares, "slots": state_slots(names, major, namer), "fit": fit, "namer": namer}
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +74,9 @@ def test_anb2n_states_get_the_language_names():
     follow = {(names[s], "AB"[a]): names[t] for s in range(13) for a, t in enumerate(nxt[s]) if t >= 0}
     assert follow[("start", "A")] == "A1" and follow[("A2", "B")] == "b3" and follow[("b0", "A")] == "A1"
     assert all(follow[(f"b{k}", "B")] == f"b{k - 1}" for k in range(1, 8))
-    table = fr.machine_table(got["machine"], "AB", got["names"], got["shares"])
+    table = machine_table(got["machine"], "AB", got["names"], got["shares"])
     assert "A2 (" in table and table.splitlines()[1].split()[:2] == ["0*", "start"]
-    dot = fr.machine_dot(got["machine"], "AB", "x", got["names"], graph_layout(got["machine"], got["slots"]))
+    dot = machine_dot(got["machine"], "AB", "x", got["names"], graph_layout(got["machine"], got["slots"]))
     assert 'label="A1\\nA/B"' in dot and 'label="b0\\nA"' in dot
 
 
@@ -91,7 +96,7 @@ def test_lstm3_like_machine_merges_to_34_named_states(lstm3_like):
 def test_reber_states_are_named_by_the_grammar_node():
     got = merged_machine(ReberLanguage())
     assert sorted(got["names"]) == ["n1", "n2", "n3", "n4", "n5", "n6", "start"]
-    names = fr.LanguageStates(ReberLanguage(embed=True))
+    names = LanguageStates(ReberLanguage(embed=True))
     assert [names.name(("node", s)) for s in (1, 10, 13, 20, 27, 30)] == ["begin", "T", "T.n3", "P", "P.n7", "end"]
 
 
@@ -104,7 +109,7 @@ def test_shared_majority_names_get_primes():
     moved = np.nonzero(labels == a1)[0]
     labels[moved[: 2 * len(moved) // 5]] = b0  # ... and 40% of A1's take their place
     keys = got["namer"].keys(got["fit"]["symbol"], got["fit"]["first"], got["fit"]["state"])
-    renamed, _, shares = fr.state_names(got["machine"], labels, keys, got["namer"])
+    renamed, _, shares = state_names(got["machine"], labels, keys, got["namer"])
     assert (renamed[a1], renamed[b0], renamed[b1]) == ("A1", "A1'", "b1") and "b0" not in renamed
     assert shares[a1] == shares[b0] == 1.0 and 0.5 < shares[b1] < 1.0
     assert [n for i, n in enumerate(renamed) if i not in (a1, b0, b1)] == [n for i, n in enumerate(names)
@@ -114,7 +119,7 @@ def test_shared_majority_names_get_primes():
 def test_colour_names_agree_with_the_machine_names():
     lang = AnbnLanguage((2,), length=4)
     fit, _, _ = synthetic(lang, 0, 50)
-    classes, names = fr.point_names(lang, fit["symbol"], fit["first"], fit["state"])
+    classes, names = point_names(lang, fit["symbol"], fit["first"], fit["state"])
     assert names == ["A1", "A2", "A3", "A4"] + [f"b{k}" for k in range(8)]  # by the language's state number
     shown, state = np.array(names)[classes], fit["state"]
     assert (shown == [f"A{s}" if s <= 4 else f"b{s - 5}" for s in state]).all()  # b: state - length - 1

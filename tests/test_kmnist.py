@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-import kmnist
+from lab.characters import kmnist
 from conftest import write_idx
 
 

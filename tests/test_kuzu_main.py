@@ -128,7 +128,7 @@ def test_full_saves_its_hidden_size_and_tests_on_unshifted_images(synthetic_kmni
 
     import torch.nn.functional as F
 
-    import kmnist
+    from lab.characters import kmnist
 
     root, _ = synthetic_kmnist
     checkpoint = tmp_path / "full.pth"

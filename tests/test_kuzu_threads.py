@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import kuzu_main
-import kuzu_train
+from lab.characters import training as kuzu_train
 
 
 def run(argv, synthetic_kmnist, tmp_path):

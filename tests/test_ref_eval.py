@@ -16,8 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import kuzu_train
-import seq_training
+from lab.characters import training as kuzu_train
+from lab.recurrent import training as seq_training
 
 # KMNIST's ten classes in the dataset's label order (Clanuwat et al. 2018, classmap.csv)
 KMNIST_NAMES = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
@@ -101,7 +101,7 @@ def test_evaluate_returns_mean_loss_correct_count_confusion_and_choices():
 def test_evaluate_scores_the_images_as_given_without_shifting_them(monkeypatch):
     # the logits sit in the image's top-left corner: any shift (the training augmentation) moves
     # them out of place and changes the choices; the test pass must never call the shifting code
-    import kmnist
+    from lab.characters import kmnist
 
     def no_shift(*args, **kwargs):
         raise AssertionError("evaluate shifted the test images")

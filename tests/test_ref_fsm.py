@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import fsm_extract as fx
+from lab.machines import extract as fx
 
 
 def machine(counts, predict, initial=0):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import kmnist
+from lab.characters import kmnist
 from conftest import write_idx
 
 

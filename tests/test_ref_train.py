@@ -15,8 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import kuzu_train
-import seq_training
+from lab.characters import training as kuzu_train
+from lab.recurrent import training as seq_training
 
 # ---------------------------------------------------------------- Part 1: train_epoch
 

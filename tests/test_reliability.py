@@ -13,17 +13,18 @@ import torch
 
 import check
 import check_main
-import kmnist
+from lab.characters import kmnist
 import kuzu_main
-import runtime
+from lab.common.figures import pyplot, save_figure
+from lab.common.files import atomic_torch_save
 import seq_plot
 import seq_train
-from checkpoints import CheckpointError, save_checkpoint
+from lab.common.checkpoints import CheckpointError, save_checkpoint
 from conftest import make_kmnist, write_idx
 from kuzu import build_model as build_kuzu, load_checkpoint as load_kuzu, model_settings, save_kuzu_checkpoint
-from runtime import UserError, run_main
+from lab.common.errors import UserError, run_main
 from seq_models import build_model, save_checkpoint as save_seq
-from seq_training import Diverged, Progress, best_candidate, train
+from lab.recurrent.training import Diverged, Progress, best_candidate, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ_CONFIG = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", embed=False, length=4)
@@ -54,16 +55,16 @@ def test_a_runtime_error_while_writing_is_a_message_and_the_old_file_stays(tmp_p
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(UserError, match=f"cannot write {path}: .*PytorchStreamWriter failed"):
-        runtime.atomic_torch_save({"x": 1}, str(path))
+        atomic_torch_save({"x": 1}, str(path))
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["net.pth"]
 
 
 def test_a_figure_that_fails_to_save_is_a_message(tmp_path):
-    plt = runtime.pyplot()
+    plt = pyplot()
     fig, _ = plt.subplots()
     fig.savefig = lambda *a, **k: (_ for _ in ()).throw(ValueError("Axis limits cannot be NaN or Inf"))
     with pytest.raises(UserError, match="cannot write .*a.jpg: Axis limits cannot be NaN or Inf"):
-        runtime.save_figure(fig, str(tmp_path / "a.jpg"))
+        save_figure(fig, str(tmp_path / "a.jpg"))
     assert os.listdir(tmp_path) == []
 
 
@@ -131,7 +132,7 @@ def test_a_loss_that_becomes_nan_stops_seq_training(tmp_path):
     """Fault injection: a network whose output bias is NaN; the first report must stop the run."""
     import argparse
 
-    from languages import make_language
+    from lab.recurrent.languages import make_language
 
     model = build_model(SEQ_CONFIG)
     with torch.no_grad():

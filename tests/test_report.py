@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import interrupt, make_kmnist
-from report_doc import to_html, to_markdown
+from lab.report.document import to_html, to_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -20,9 +20,9 @@ def load_bench():
 
 
 def test_bench_tabulates_the_numbers_its_run_recorded(tmp_path):
-    from languages import make_language
+    from lab.recurrent.languages import make_language
     from seq_models import load_checkpoint
-    from seq_training import evaluate
+    from lab.recurrent.training import evaluate
 
     keep = tmp_path / "runs"
     proc = subprocess.run([sys.executable, "bench/seq_bench.py", "--lang", "anb2n", "--keep", str(keep),

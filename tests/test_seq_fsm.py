@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-import fsm_extract as fx
-import fsm_report as fr
+from lab.machines import extract as fx
+from lab.machines.text import machine_dot, machine_table
+from lab.machines.validation import choose_machine, fresh, grammar_agreement, validate
 import seq_fsm
 import seq_train
 from anb2n import AnbnLanguage
 from reber import ReberLanguage
-from runtime import run_main
-from seq_trace import gather
+from lab.common.errors import run_main
+from lab.recurrent.tracing import gather
 from seq_models import build_model, save_checkpoint
 from conftest import is_jpeg
 
@@ -82,7 +83,7 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     spots = np.array([[i % 4, i // 4] for i in range(12)], dtype=float) * 1.0  # state 0: the start
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
     args = argparse.Namespace(states=None, max_states=30, seed=0, tv=0.1)
-    machine, labels, result, met = fr.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    machine, labels, result, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and result["machine_right"] == result["det"]
     true_states = np.unique(fit["state"])
     assert machine.num_states == len(true_states) + 1  # the start is a state of its own
@@ -96,9 +97,9 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     assert np.array_equal(machine.next_state, truth.next_state)
     assert (machine.counts.sum(-1).max(-1) == machine.counts.max(-1).max(-1)).all()  # every transition unanimous
     assert np.allclose(machine.predict, truth.predict)
-    dot = fr.machine_dot(machine, lang.symbols, "synthetic")
+    dot = machine_dot(machine, lang.symbols, "synthetic")
     assert dot.startswith('digraph "synthetic"') and 'start -> s0;' in dot and 's0 -> s1 [label="A (300/300)"];' in dot
-    table_text = fr.machine_table(machine, lang.symbols)
+    table_text = machine_table(machine, lang.symbols)
     assert table_text.splitlines()[1].split()[:4] == ["0*", "0", "300", "-"]
     # too many clusters split true states; merging equivalent states gives the true machine back
     split, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
@@ -135,10 +136,10 @@ def test_beyond_range_counts_only_what_the_language_makes_certain():
     # seq_fsm's validation applies the same rule to the beyond set
     torch.manual_seed(0)
     model = build_model(dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", embed=False, length=4))
-    fit = gather(model, lang, fr.fresh(lang, 0, 0, 20))
+    fit = gather(model, lang, fresh(lang, 0, 0, 20))
     machine, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"], 3, 2)
     lines = []
-    fr.validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
+    validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
     rng = np.random.default_rng([0, 3])  # the beyond set's stream (purpose 3)
     ns = [rng.integers(5, 9, size=lang.num_strings) for _ in range(20)]
     row = next(line for line in lines if line.startswith("beyond (n 5..8)"))
@@ -153,9 +154,9 @@ def test_reber_states_line_up_with_the_grammar(capsys):
     spots = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 6, 7)])  # start and nodes 1..6
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
     args = argparse.Namespace(states=None, max_states=20, seed=0, tv=0.1)
-    machine, _, _, met = fr.choose_machine(fit, select, lang, args, log=lambda *a: None)
+    machine, _, _, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and machine.num_states == 7
-    fr.grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
+    grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
     out = capsys.readouterr().out
     assert ("extracted machine (7 states): purity 100.00%, inverse purity 100.00%, best one-to-one mapping "
             "100.00%, transitions the grammar makes too 100.00%") in out

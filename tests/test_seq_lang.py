@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from anb2n import MULTIPLIERS, AnbnLanguage
-from languages import make_language
-from runtime import UserError
+from lab.recurrent.languages import make_language
+from lab.common.errors import UserError
 from reber import GRAPH, SYMBOLS, ReberLanguage
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from checkpoints import CheckpointError
+from lab.common.checkpoints import CheckpointError
 from seq_models import LSTM_model, Population, SRN_model, build_model, load_checkpoint, save_checkpoint
 
 

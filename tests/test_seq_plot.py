@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import seq_plot
-from runtime import pyplot, run_main
+from lab.common.figures import pyplot
+from lab.common.errors import run_main
 from seq_models import build_model, save_checkpoint
-from languages import lang_tag
-import seq_plots
-import seq_trace
+from lab.recurrent.languages import lang_tag
+from lab.recurrent import plots as seq_plots
+from lab.recurrent import tracing as seq_trace
 from conftest import is_jpeg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -144,7 +145,7 @@ def test_bad_plot_flags(tmp_path, capsys):
 
 def test_collect_states_for_analysis():
     """The flat per-position arrays that later analysis (state extraction) builds on."""
-    from languages import make_language
+    from lab.recurrent.languages import make_language
 
     lang = make_language("reber", embed=True)
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ import torch
 
 import seq_train
 from conftest import interrupt
-from runtime import run_main
+from lab.common.errors import run_main
 from seq_models import load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,9 +9,10 @@ import glob
 import os
 import re
 
-from checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
-from languages import LANGS, check_embed, lang_tag, make_language
-from runtime import UserError, positive
+from lab.common.checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
+from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
+from lab.common.errors import UserError
+from lab.common.options import positive
 from seq_models import load_checkpoint
 
 

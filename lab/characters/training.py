@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import kmnist
-from runtime import Diverged, UserError, first_line
+from lab.characters import kmnist
+from lab.common.errors import Diverged, UserError, first_line
 
 LOG_EVERY = 100  # batches between the course's "Train Epoch" lines
 SCHEDULES = ("onecycle", "cosine", "const")

@@ -9,7 +9,7 @@ seq_train.py and seq_plot.py show for one sequence.
 import numpy as np
 import torch
 
-from languages import collate
+from lab.recurrent.languages import collate
 
 
 def format_steps(lang, seq, hidden, out, label="hidden"):

@@ -13,12 +13,12 @@ import math
 import torch
 import torch.nn.functional as F
 
-from languages import CERTAIN, PREDICTED, collate, lang_tag
-from checkpoints import state_of
-from runtime import Diverged
-from seq_checkpoints import checkpoint_path
+from lab.recurrent.languages import CERTAIN, PREDICTED, collate, lang_tag
+from lab.common.checkpoints import state_of
+from lab.common.errors import Diverged
+from lab.recurrent.series import checkpoint_path
 from seq_models import save_checkpoint
-from seq_trace import show_sequence
+from lab.recurrent.tracing import show_sequence
 
 REPORT_EVERY = 1000  # sequences between reports
 SAVE_EVERY = 10_000  # sequences between checkpoints

@@ -14,7 +14,8 @@ import shlex
 import sys
 import time
 
-from runtime import UserError, atomic_write_text
+from lab.common.errors import UserError
+from lab.common.files import atomic_write_text
 
 VERSION = 1
 

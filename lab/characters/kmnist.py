@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import torch
 
-from runtime import UserError
+from lab.common.errors import UserError
 
 CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
 SPLITS = {  # genuine sizes: 60,000 training and 10,000 test images; smaller sets (tests, subsets) load too

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from runtime import save_figure
+from lab.common.figures import save_figure
 
 VIEWS = {"front": (20, -60), "side": (20, 30), "top": (85, -90)}  # (elevation, azimuth)
 

@@ -5,9 +5,9 @@ returning the path.
 """
 import torch
 
-import kmnist
-from kuzu_train import format_pairs
-from runtime import pyplot, save_figure
+from lab.characters import kmnist
+from lab.characters.training import format_pairs
+from lab.common.figures import pyplot, save_figure
 
 
 def plot_confusion(confusion, net, accuracy, path):

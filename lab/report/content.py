@@ -7,7 +7,7 @@ or was skipped shows why instead of its results.
 """
 import os
 
-from records import read_record
+from lab.common.records import read_record
 
 PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
                3: "Part 3: hidden-unit dynamics of recurrent networks"}

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from anb2n import MULTIPLIERS, AnbnLanguage
 from reber import SHORTEST, ReberLanguage
-from runtime import UserError
+from lab.common.errors import UserError
 
 LANGS = (*MULTIPLIERS, "reber")
 CERTAIN = 0.999  # a true probability above this counts as certain (a deterministic symbol)

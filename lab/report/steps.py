@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project folder, where the commands are
 QUICK = {  # what --quick changes, per command: a short first look, not the lab's results
     "kuzu_main.py": ["--epochs", "1"],
     "seq_train.py anb2n": ["--epoch", "20"],

@@ -13,7 +13,8 @@ missing or of the wrong type.
 """
 import math
 
-from runtime import UserError, atomic_torch_save, first_line
+from lab.common.errors import UserError, first_line
+from lab.common.files import atomic_torch_save
 
 FORMAT = "nn-lab checkpoint 1"
 

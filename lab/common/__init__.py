@@ -1,0 +1,1 @@
+"""What every part of the lab needs: errors, options, compute, files, locks, figures, checkpoints, records."""
