@@ -101,3 +101,15 @@ def interrupt(proc, ready, timeout=120):
         if proc.poll() is None:
             proc.kill()
     return err
+
+
+def default_signals():
+    """For Popen's preexec_fn: give the child the default SIGINT handling.
+
+    A shell starts a background job (``pytest &``) with SIGINT ignored, and a
+    child inherits that, so a test that sends Ctrl-C to a child must undo it
+    or the child never sees the signal.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

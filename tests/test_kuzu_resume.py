@@ -6,6 +6,8 @@ import sys
 
 import torch
 
+from conftest import default_signals
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -22,7 +24,8 @@ def test_ctrl_c_then_resume_gives_the_same_network(synthetic_kmnist, tmp_path):
     whole = run_kuzu(*flags, "--save", str(tmp_path / "whole.pth"))
     assert whole.returncode == 0, whole.stderr
     proc = subprocess.Popen([sys.executable, "kuzu_main.py", *flags, "--save", str(tmp_path / "part.pth")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
     for line in proc.stdout:  # interrupt as soon as epoch 1 is tested (and saved)
         if line.startswith("Train Epoch: 2"):
             proc.send_signal(signal.SIGINT)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import interrupt, make_kmnist
+from conftest import default_signals, interrupt, make_kmnist
 from lab.report.document import to_html, to_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,7 +199,8 @@ def test_ctrl_c_leaves_the_previous_report_whole(quick_report, tmp_path):
     before = (copy / "index.html").read_text()
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "report.py"), "--out", str(copy), "--parts", "2",
                              "--data", str(data)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=default_signals)
     started = time.time()
     assert " running: " in proc.stdout.readline()
     err = interrupt(proc, lambda: time.time() > started + 1.0)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import seq_train
-from conftest import interrupt
+from conftest import default_signals, interrupt
 from lab.common.errors import run_main
 from seq_models import load_checkpoint
 
@@ -117,7 +117,8 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path):
     ckpt = tmp_path / "anb2n_srn2_10.pth"
     proc = subprocess.Popen([sys.executable, "seq_train.py", "--lang", "anb2n", "--epoch", "1000", "--batch", "50",
                              "--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
     try:
         deadline = time.time() + 120
         while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
@@ -192,7 +193,8 @@ def test_every_checkpoint_of_a_run_holds_the_network_it_delivers(whole_run):
 def test_ctrl_c_then_resume_ends_with_the_same_network(whole_run, tmp_path):
     whole, out = whole_run
     parts = tmp_path / "parts"
-    proc = subprocess.Popen(_train_cmd(parts), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_train_cmd(parts), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
     err = interrupt(proc, (parts / "anb2n_srn2_10.pth").exists)
     assert proc.returncode == 130 and "go on with --resume" in err, err
     again = subprocess.run(_train_cmd(parts, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=300)
