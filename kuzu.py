@@ -3,7 +3,7 @@
 Every model takes a (B,1,28,28) float batch and returns (B,10)
 log-probabilities. ``parameter_arithmetic`` spells out each layer's count of
 independent parameters, as a student would in a report, and
-``build_model`` / ``load_checkpoint`` rebuild a model from its settings.
+``build_model`` / ``load_checkpoint`` rebuild a model from its config.
 """
 import torch
 import torch.nn as nn
@@ -75,15 +75,20 @@ class NetConv(nn.Module):
         return F.log_softmax(self.out(x), dim=1)
 
 
-def build_model(net, hid=500, conv1=16, conv2=32, fc=256, dropout=0.2):
-    """Make the model named ``net`` (lin, full or conv) with the given sizes."""
-    if net == "lin":
-        return NetLin()
-    if net == "full":
-        return NetFull(hid)
-    if net == "conv":
-        return NetConv(conv1, conv2, fc, dropout)
-    raise ValueError(f"unknown net {net!r}; expected one of {NETS}")
+def build_model(config, **sizes):
+    """An untrained model from its config: ``{"net": lin, full or conv, and the sizes that net uses}``.
+
+    The config is what a checkpoint stores and Settings.model_config() gives;
+    sizes it leaves out take the defaults, sizes the net does not use are
+    ignored. ``build_model("conv", fc=128)`` is short for
+    ``build_model({"net": "conv", "fc": 128})``.
+    """
+    config = {"net": config, **sizes} if isinstance(config, str) else config
+    net = config.get("net")
+    if net not in NETS:
+        raise ValueError(f"unknown net {net!r}; expected one of {NETS}")
+    model = {"lin": NetLin, "full": NetFull, "conv": NetConv}[net]
+    return model(**{name: config[name] for name in SIZE_FIELDS[net] if name in config})
 
 
 def parameter_arithmetic(model):
@@ -135,7 +140,7 @@ def load_checkpoint(path, device="cpu"):
     if config["net"] not in NETS:
         raise CheckpointError(f"{path}: the setting net is {config['net']!r}, expected one of {', '.join(NETS)}")
     check_fields(path, config, SIZE_FIELDS[config["net"]])
-    model = build_model(**{key: config[key] for key in ("net", *SIZE_FIELDS[config["net"]])})
+    model = build_model(config)
     load_weights(path, model, ckpt["state_dict"])
     ckpt.setdefault("model", config)  # the earlier name of the settings, for older callers
     return model.to(device), ckpt

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from lab.characters import kmnist
-from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, build_model, load_checkpoint, model_settings, \
-    parameter_arithmetic, save_kuzu_checkpoint
+from kuzu import NETS, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
+from lab.characters.settings import Settings
 from lab.common.checkpoints import check_same_settings
 from lab.characters.plots import plot_confusion, plot_curve, plot_samples
 from lab.characters.training import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
@@ -75,43 +75,37 @@ def build_parser():
 
 
 def parse_args(argv):
-    """The flags, with each net's own defaults filled in where none were given."""
+    """The settings the flags give, each net's own defaults filled in where none were given."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    for name in ("lr", "mom", "shift", "schedule", "nesterov"):
-        if getattr(args, name) is None:
-            setattr(args, name, NET_DEFAULTS[args.net][name])
-    args.data = kmnist.data_root(args.data)
-    if args.threads is None:
-        args.threads = THREAD_DEFAULTS[args.net] or torch.get_num_threads()
-    if args.mom >= 1 or args.dropout >= 1 or args.shift > 4:
-        parser.error("need --mom and --dropout below 1 and --shift at most 4")
-    if args.resume and not args.save:
-        parser.error("--resume goes on from the checkpoint named by --save PATH")
-    return args
+    try:
+        return Settings.from_args(parser.parse_args(argv))
+    except UserError as err:  # flags that do not fit together: a usage error, as argparse's own
+        parser.error(str(err))
 
 
-def check_outputs(args):
+def check_outputs(settings):
     """Fail before training, not after, when the outputs cannot be written."""
-    refuse_file(args.plot_dir, "--plot-dir")
-    if args.save:
-        if os.path.isdir(args.save):
-            raise UserError(f"--save {args.save} is a folder; give a file name such as {args.save}/kuzu_{args.net}.pth")
-        ensure_folder(os.path.dirname(os.path.abspath(args.save)))
+    refuse_file(settings.plot_dir, "--plot-dir")
+    if settings.save:
+        if os.path.isdir(settings.save):
+            raise UserError(f"--save {settings.save} is a folder; give a file name such as "
+                            f"{settings.save}/kuzu_{settings.net}.pth")
+        ensure_folder(os.path.dirname(os.path.abspath(settings.save)))
 
 
-def load_data(args, device):
-    """The training and test splits on the device (args.data is already resolved)."""
-    train = kmnist.load_split(args.data, "train", device, download=not args.no_download)
-    test = kmnist.load_split(args.data, "test", device, download=False)
+def load_data(settings, device):
+    """The training and test splits on the device."""
+    train = kmnist.load_split(settings.data, "train", device, download=not settings.no_download)
+    test = kmnist.load_split(settings.data, "test", device, download=False)
     return train, test
 
 
-def print_settings(args, device, arithmetic):
+def print_settings(settings, device, arithmetic):
     """The settings line and the parameter arithmetic, as printed at the start."""
-    print(f"net={args.net} lr={args.lr} mom={args.mom} epochs={args.epochs} batch-size={args.batch_size} "
-          f"shift={args.shift} schedule={args.schedule} seed={args.seed} device={device}"
-          + (" nesterov" if args.nesterov else "") + f" threads={args.threads}")
+    s = settings
+    print(f"net={s.net} lr={s.lr} mom={s.mom} epochs={s.epochs} batch-size={s.batch_size} "
+          f"shift={s.shift} schedule={s.schedule} seed={s.seed} device={device}"
+          + (" nesterov" if s.nesterov else "") + f" threads={s.threads}")
     print("Independent parameters:")
     for line in arithmetic:
         print("  " + line)
@@ -121,109 +115,120 @@ RESUME_KEYS = ("net", "lr", "mom", "nesterov", "epochs", "hid", "conv1", "conv2"
                "schedule", "batch_size", "seed")  # what must be the same for --resume to go on with a run
 
 
-def resume_from(args, model, optimizer, scheduler, record):
-    """--resume: load the run saved in --save into the model, optimiser and schedule; returns the next epoch."""
-    ckpt = load_checkpoint(args.save)[1]
+def resume_from(settings, model, optimizer, scheduler):
+    """--resume: load the run saved in --save into the model, optimiser and schedule.
+
+    Returns the next epoch and the rows of the epochs done so far.
+    """
+    ckpt = load_checkpoint(settings.save)[1]
     saved = ckpt.get("resume")
     if not isinstance(saved, dict):
-        raise UserError(f"--resume: {args.save} holds no state to go on from")
-    check_same_settings(args.save, ckpt["args"], vars(args), RESUME_KEYS)
-    if ckpt["epoch"] >= args.epochs:
-        raise UserError(f"--resume: {args.save} finished all {args.epochs} epochs already")
+        raise UserError(f"--resume: {settings.save} holds no state to go on from")
+    check_same_settings(settings.save, ckpt["args"], settings.as_config(), RESUME_KEYS)
+    if ckpt["epoch"] >= settings.epochs:
+        raise UserError(f"--resume: {settings.save} finished all {settings.epochs} epochs already")
     model.load_state_dict(ckpt["state_dict"])
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])
-    record.results["epochs"] = list(saved["epochs"])
-    print(f"resuming from {args.save} after epoch {ckpt['epoch']}")
-    return ckpt["epoch"] + 1
+    print(f"resuming from {settings.save} after epoch {ckpt['epoch']}")
+    return ckpt["epoch"] + 1, list(saved["epochs"])
 
 
-def train_and_test(args, model, runner, settings, train, test, record):
-    """Train for --epochs, testing after each; returns (correct, confusion, predictions) of the last test.
+def report_test(runner, test, epoch):
+    """Test after an epoch, print the confusion matrix and the test line; returns (numbers, confusion, predictions)."""
+    test_images, test_labels = test
+    test_loss, correct, confusion, predicted = evaluate(runner, test_images, test_labels)
+    check_finite(test_loss, epoch, "test loss")
+    print(confusion)
+    print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
+          f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
+    row = {"test_loss": test_loss, "correct": correct, "accuracy": 100.0 * correct / len(test_labels)}
+    return row, confusion, predicted
+
+
+def train_and_test(settings, model, runner, train, test):
+    """Train for --epochs, testing after each; returns (the epochs' rows, confusion and predictions of the last).
 
     ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is saved.
     """
-    batches = kmnist.Batches(*train, args.batch_size, shuffle=True, seed=args.seed, shift=args.shift)
-    optimizer = make_optimizer(model, args.lr, args.mom, args.nesterov)
-    scheduler = make_scheduler(optimizer, args.schedule, args.epochs * (1 if args.dry_run else len(batches)))
-    test_images, test_labels = test
-    first = resume_from(args, model, optimizer, scheduler, record) if args.resume else 1
-    epochs = record.results.setdefault("epochs", [])
-    for epoch in range(first, args.epochs + 1):
+    batches = kmnist.Batches(*train, settings.batch_size, shuffle=True, seed=settings.seed, shift=settings.shift)
+    optimizer = make_optimizer(settings, model)
+    steps = settings.epochs * (1 if settings.dry_run else len(batches))
+    scheduler = make_scheduler(optimizer, settings.schedule, steps)
+    first, epochs = resume_from(settings, model, optimizer, scheduler) if settings.resume else (1, [])
+    for epoch in range(first, settings.epochs + 1):
         batches.set_epoch(epoch)
         started = time.perf_counter()
-        train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, args.dry_run)
+        train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, settings.dry_run)
         trained = time.perf_counter()
-        test_loss, correct, confusion, predicted = evaluate(runner, test_images, test_labels)
+        row, confusion, predicted = report_test(runner, test, epoch)
         tested = time.perf_counter()
-        check_finite(test_loss, epoch, "test loss")
-        print(confusion)
-        print(f"\nTest set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_labels)} "
-              f"({100.0 * correct / len(test_labels):.0f}%)\n", flush=True)
-        epochs.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss, "correct": correct,
-                       "accuracy": 100.0 * correct / len(test_labels), "train_s": round(trained - started, 3),
+        epochs.append({"epoch": epoch, "train_loss": train_loss, **row, "train_s": round(trained - started, 3),
                        "test_s": round(tested - trained, 3)})
-        if args.save:
+        if settings.save:
             resume = {"epochs": epochs, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                       "rng": torch.get_rng_state()}
-            save_kuzu_checkpoint(args.save, model, settings, epoch=epoch, accuracy=correct / len(test_labels),
-                                 args=vars(args), resume=resume)
-        if args.dry_run:
+            save_kuzu_checkpoint(settings.save, model, settings.model_config(), epoch=epoch,
+                                 accuracy=row["correct"] / len(test[1]), args=settings.as_config(), resume=resume)
+        if settings.dry_run:
             break
-    return correct, confusion, predicted
+    return epochs, confusion, predicted
 
 
-def run_name(args):
-    """The name of the run's files: kuzu_<net>, or kuzu_<net>_dry-run for --dry-run."""
-    return f"kuzu_{args.net}" + ("_dry-run" if args.dry_run else "")
-
-
-def finish(args, record, test, correct, confusion, predicted):
-    """Print the summary lines, draw the figures and return their paths."""
+def finish(settings, test, parameters, epochs, confusion, predicted):
+    """Print the summary lines and draw the figures; returns (the paths written, the results for the record)."""
     test_images, test_labels = test
+    correct = epochs[-1]["correct"]
     accuracy = 100.0 * correct / len(test_labels)
     pairs = most_confused(confusion)
     print("Most confused (true -> chosen): " + format_pairs(pairs))
-    print(f"Parameters: {record.results['parameters']:,}")
+    print(f"Parameters: {parameters:,}")
     print(f"Test accuracy: {accuracy:.2f}%")
-    prefix = os.path.join(args.plot_dir, run_name(args))
-    epochs = record.results["epochs"]
-    saved = [plot_confusion(confusion, args.net, accuracy, prefix + "_confusion.jpg"),
-             plot_samples(test_images, test_labels, predicted, pairs, args.net, prefix + "_samples.jpg"),
-             plot_curve([e["train_loss"] for e in epochs], [e["accuracy"] for e in epochs], args.net,
+    prefix = os.path.join(settings.plot_dir, settings.run_name)
+    saved = [plot_confusion(confusion, settings.net, accuracy, prefix + "_confusion.jpg"),
+             plot_samples(test_images, test_labels, predicted, pairs, settings.net, prefix + "_samples.jpg"),
+             plot_curve([e["train_loss"] for e in epochs], [e["accuracy"] for e in epochs], settings.net,
                         prefix + "_curve.jpg")]
-    record.results.update(accuracy=accuracy, correct=correct, test_images=len(test_labels),
-                          confusion=confusion.astype(int), classes=list(kmnist.CLASSES),
-                          most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs])
-    return saved + ([args.save] if args.save else [])
+    results = dict(accuracy=accuracy, correct=correct, test_images=len(test_labels),
+                   confusion=confusion.astype(int), classes=list(kmnist.CLASSES),
+                   most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs])
+    return saved + ([settings.save] if settings.save else []), results
+
+
+def run(settings, device, record):
+    """Build the network, train and test it, report and draw; returns the paths written."""
+    seed_everything(settings.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    train, test = load_data(settings, device)
+    ensure_folder(settings.plot_dir)
+    model = build_model(settings.model_config()).to(device)
+    total, arithmetic = parameter_arithmetic(model)
+    record.results.update(parameters=total, arithmetic=arithmetic, model=settings.model_config())
+    print_settings(settings, device, arithmetic)
+    np.set_printoptions(precision=4, suppress=True)
+    runner = prepare(model, settings.net, device, settings.compile)
+    epochs, confusion, predicted = train_and_test(settings, model, runner, train, test)
+    record.results["epochs"] = epochs
+    saved, results = finish(settings, test, total, epochs, confusion, predicted)
+    record.results.update(results)
+    return saved
 
 
 def main(argv=None):
     """Train, test after each epoch, report, plot and record."""
-    args = parse_args(argv)
+    settings = parse_args(argv)
     started = time.perf_counter()
-    check_outputs(args)
-    device = pick_device(args.device, args.no_cuda)
-    record = Record("kuzu_main.py", argv, vars(args))
-    lock = exclusive(args.save + ".lock", args.save) if args.save else contextlib.nullcontext()
-    with lock, torch_threads(args.threads):
-        seed_everything(args.seed)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-        train, test = load_data(args, device)
-        ensure_folder(args.plot_dir)
-        settings = model_settings(args.net, args.hid, args.conv1, args.conv2, args.fc, args.dropout)
-        model = build_model(**settings).to(device)
-        total, arithmetic = parameter_arithmetic(model)
-        record.results.update(parameters=total, arithmetic=arithmetic, model=settings)
-        print_settings(args, device, arithmetic)
-        np.set_printoptions(precision=4, suppress=True)
-        runner = prepare(model, args.net, device, args.compile)
-        correct, confusion, predicted = train_and_test(args, model, runner, settings, train, test, record)
-        saved = finish(args, record, test, correct, confusion, predicted)
+    check_outputs(settings)
+    device = pick_device(settings.device, settings.no_cuda)
+    record = Record("kuzu_main.py", argv, settings.as_config())
+    lock = exclusive(settings.save + ".lock", settings.save) if settings.save else contextlib.nullcontext()
+    with lock, torch_threads(settings.threads):
+        saved = run(settings, device, record)
     record.wrote(*saved)
-    saved.append(record.write(os.path.join(args.plot_dir, run_name(args) + ".json"), device, args.threads))
+    saved.append(record.write(os.path.join(settings.plot_dir, settings.run_name + ".json"), device,
+                              settings.threads))
     print("Saved: " + ", ".join(saved))
     print(f"Wall time: {time.perf_counter() - started:.1f} s")
     return 0

@@ -21,12 +21,14 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab.characters import kmnist  # noqa: E402
-from kuzu import NET_DEFAULTS, OLD_CONV, build_model  # noqa: E402
+from kuzu import OLD_CONV, build_model  # noqa: E402
+from lab.characters.settings import Settings  # noqa: E402
 from lab.characters.training import make_optimizer, make_scheduler, prepare, train_epoch  # noqa: E402
 from lab.common.records import cpu_name  # noqa: E402
 from lab.common.errors import UserError, run_main  # noqa: E402
@@ -57,8 +59,8 @@ class CourseBatches:
 
 def timed_epoch(model, batches, settings):
     """Train one epoch with kuzu_main.py's own loop (its loss lines not shown); returns the seconds it took."""
-    optimizer = make_optimizer(model, settings["lr"], settings["mom"], settings["nesterov"])
-    scheduler = make_scheduler(optimizer, settings["schedule"], len(batches))
+    optimizer = make_optimizer(settings, model)
+    scheduler = make_scheduler(optimizer, settings.schedule, len(batches))
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         train_epoch(model, optimizer, scheduler, batches, 1)
@@ -66,15 +68,16 @@ def timed_epoch(model, batches, settings):
 
 
 def variants(args):
-    """(group, label, net, sizes, settings, path) for everything to time; the first of a group is its reference."""
+    """(group, label, settings, path) for everything to time; the first of a group is its reference."""
     found = []
     for net in args.nets:
+        settings = Settings(net=net, batch_size=args.batch_size, data=args.data)
         if net in ("lin", "full"):
-            found += [(net, f"{net}, course's path", net, {}, NET_DEFAULTS[net], "course"),
-                      (net, f"{net}, in-memory", net, {}, NET_DEFAULTS[net], "memory")]
+            found += [(net, f"{net}, course's path", settings, "course"), (net, f"{net}, in-memory", settings, "memory")]
         else:
-            found += [("conv", "conv 32/64 (earlier default)", "conv", *OLD_CONV, "memory"),
-                      ("conv", "conv 16/32 (default)", "conv", {}, NET_DEFAULTS["conv"], "memory")]
+            sizes, training = OLD_CONV
+            found += [("conv", "conv 32/64 (earlier default)", replace(settings, **sizes, **training), "memory"),
+                      ("conv", "conv 16/32 (default)", settings, "memory")]
     return found
 
 
@@ -98,15 +101,15 @@ def main(argv=None):
         with torch_threads(threads):
             times = {job[1]: [] for job in jobs}
             for _ in range(args.rounds):
-                for group, label, net, sizes, settings, path in jobs:
+                for group, label, settings, path in jobs:
                     torch.manual_seed(0)
-                    model = build_model(net, **sizes)
-                    model = prepare(model, net, torch.device("cpu"), "off", log=lambda *a: None)
+                    model = build_model(settings.model_config())
+                    model = prepare(model, settings.net, torch.device("cpu"), "off", log=lambda *a: None)
                     if path == "course":
                         batches = CourseBatches(root, args.batch_size)
                     else:
                         batches = kmnist.Batches(images, labels, args.batch_size, shuffle=True, seed=0,
-                                                 shift=settings["shift"])
+                                                 shift=settings.shift)
                     times[label].append(timed_epoch(model, batches, settings))
                     print(f"{threads} thread(s) {label:32s} {times[label][-1]:7.1f} s", flush=True)
             for group, label, *_ in jobs:

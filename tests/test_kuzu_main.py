@@ -89,6 +89,27 @@ def test_bad_numbers_are_refused():
     assert result.returncode == 2 and "--mom and --dropout below 1" in result.stderr
 
 
+def test_each_net_gets_its_documented_defaults_once_and_given_flags_win():
+    import dataclasses
+
+    import kuzu_main
+    from lab.characters.settings import Settings
+
+    # --help's defaults: lr 0.01 (full 0.02, conv 0.05), mom 0.5 (full and conv 0.9), shift 0 (conv 2),
+    # schedule cosine (conv onecycle), Nesterov on for conv only
+    documented = {"lin": (0.01, 0.5, 0, "cosine", False), "full": (0.02, 0.9, 0, "cosine", False),
+                  "conv": (0.05, 0.9, 2, "onecycle", True)}
+    for net, values in documented.items():
+        settings = kuzu_main.parse_args(["--net", net])
+        assert (settings.lr, settings.mom, settings.shift, settings.schedule, settings.nesterov) == values
+        assert settings == Settings(net=net)  # the flags' defaults are the settings' own
+        given = kuzu_main.parse_args(["--net", net, "--lr", "0.3", "--shift", "1", "--no-nesterov"])
+        assert (given.lr, given.shift, given.nesterov) == (0.3, 1, False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.lr = 1.0
+    assert list(settings.as_config())[:3] == ["net", "lr", "mom"] and settings.as_config()["batch_size"] == 64
+
+
 def test_missing_data_gives_one_clear_paragraph_and_no_traceback(tmp_path):
     result = run_kuzu("--data", str(tmp_path / "empty"), "--no-download", "--plot-dir", str(tmp_path))
     assert result.returncode == 1

@@ -16,6 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lab.characters import training as kuzu_train
+from lab.characters.settings import Settings
+from lab.common.errors import UserError
 from lab.recurrent import training as seq_training
 
 # ---------------------------------------------------------------- Part 1: train_epoch
@@ -163,7 +165,7 @@ def hand_nesterov(lr, mom, steps):
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_make_optimizer_is_sgd_with_plain_or_nesterov_momentum(nesterov):
     model = Tiny()
-    optimizer = kuzu_train.make_optimizer(model, 0.1, 0.9, nesterov=nesterov)
+    optimizer = kuzu_train.make_optimizer(Settings(net="lin", lr=0.1, mom=0.9, nesterov=nesterov), model)
     scheduler = kuzu_train.make_scheduler(optimizer, "const", 2)
     kuzu_train.train_epoch(model, optimizer, scheduler, batches(), epoch=1)
     steps = [(X1, Y1), (X2, Y2)]
@@ -173,8 +175,8 @@ def test_make_optimizer_is_sgd_with_plain_or_nesterov_momentum(nesterov):
 
 
 def test_nesterov_without_momentum_is_refused():
-    with pytest.raises(kuzu_train.UserError, match="--nesterov needs a momentum"):
-        kuzu_train.make_optimizer(Tiny(), 0.1, 0.0, nesterov=True)
+    with pytest.raises(UserError, match="--nesterov needs a momentum"):
+        Settings(net="lin", lr=0.1, mom=0.0, nesterov=True)
 
 
 # ---------------------------------------------------------------- Part 1: make_scheduler

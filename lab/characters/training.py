@@ -19,11 +19,9 @@ LOG_EVERY = 100  # batches between the course's "Train Epoch" lines
 SCHEDULES = ("onecycle", "cosine", "const")
 
 
-def make_optimizer(model, lr, momentum, nesterov=False):
-    """SGD with (optionally Nesterov) momentum."""
-    if nesterov and momentum <= 0:
-        raise UserError("--nesterov needs a momentum above 0 (--mom); or give --no-nesterov")
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov)
+def make_optimizer(settings, model):
+    """SGD with the settings' learning rate and (with ``nesterov``, Nesterov) momentum ``mom``."""
+    return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.mom, nesterov=settings.nesterov)
 
 
 def make_scheduler(optimizer, schedule, steps):
