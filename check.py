@@ -258,15 +258,19 @@ def _fits_float32(theta):
     return bool(np.isfinite(theta).all() and np.abs(theta).max() < FLOAT32_MAX)
 
 
-def train(net, x, y, epochs, lr=0.001, init=0.15, restarts=5, patience=20000, log=print):
+def train(settings, net, x, y, log=print):
     """Train ``net`` in place with full-batch Adam, restarting from new random weights when stuck.
 
-    Stops once 100% accuracy has held for HOLD_EPOCHS epochs, or after
-    ``epochs``; prints ``ep: ... loss: ... acc: ...`` every REPORT_EVERY
-    epochs. A run whose loss has not dropped by MIN_PROGRESS for
-    ``patience`` epochs short of 100% starts again, at most ``restarts``
+    ``settings`` holds the training's numbers (check_main's settings): at
+    most ``epoch`` epochs at learning rate ``lr``; stops once 100% accuracy
+    has held for HOLD_EPOCHS epochs; prints ``ep: ... loss: ... acc: ...``
+    every REPORT_EVERY epochs. A run whose loss has not dropped by
+    MIN_PROGRESS for ``patience`` epochs short of 100% starts again from
+    weights drawn with standard deviation ``init``, at most ``restarts``
     times. Returns (epochs run, restarts used, whether 100% held).
     """
+    epochs, lr, init = settings.epoch, settings.lr, settings.init
+    restarts, patience = settings.restarts, settings.patience
     trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
     used = held = 0
     best, last_progress = float("inf"), 0

@@ -16,17 +16,16 @@ import time
 
 import check
 from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
+from lab.check.settings import DEFAULT_DATA, Settings
 from lab.common.records import Record
-from lab.common.errors import UserError, run_main
+from lab.common.errors import run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.options import number, positive, seed_number
 from lab.common.compute import seed_everything, torch_threads
 
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check.csv")
-
 
 def parse_args(argv=None):
-    """The command-line flags: the course's names and defaults, plus seed, plot folder, data file and restarts."""
+    """The settings the flags give: the course's names and defaults, plus seed, plot folder, data file and restarts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hid", type=number(int, low=1, high=1000), default=4, help="number of hidden units (default 4)")
     parser.add_argument("--act", choices=["sig", "step"], default="sig",
@@ -46,7 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
                         help="folder for the plots and the run record (default plot)")
     parser.add_argument("--data", default=DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
-    return parser.parse_args(argv)
+    return Settings.from_args(parser.parse_args(argv))
 
 
 def print_weights(net, heading):
@@ -57,35 +56,31 @@ def print_weights(net, heading):
         print(param.data)
 
 
-def run_name(args):
-    """The name of the run's record: check_<act>_<hid>, with _set for the hand-set weights."""
-    return f"check_{args.act}_{args.hid}" + ("_set" if args.set_weights else "")
-
-
-def write_plots(net, x, y, args):
+def write_plots(net, x, y, settings):
     """Write every hidden unit's plot, the output's plot and, with set weights, the network diagram."""
-    hid = args.hid
+    hid, folder = settings.hid, settings.plot_dir
     written = []
     for k in range(hid):
-        path = os.path.join(args.plot_dir, f"hid_{hid}_{k}.jpg")
-        written.append(plot_unit(net, x, y, path, hidden=k, title=f"hidden unit H{k + 1}"))
-    written.append(plot_unit(net, x, y, os.path.join(args.plot_dir, f"out_{hid}.jpg"), title="output"))
-    if args.set_weights:
-        written.append(plot_network(net, os.path.join(args.plot_dir, f"check_net_{hid}.jpg")))
+        written.append(plot_unit(net, x, y, os.path.join(folder, f"hid_{hid}_{k}.jpg"), hidden=k,
+                                 title=f"hidden unit H{k + 1}"))
+    written.append(plot_unit(net, x, y, os.path.join(folder, f"out_{hid}.jpg"), title="output"))
+    if settings.set_weights:
+        written.append(plot_network(net, os.path.join(folder, f"check_net_{hid}.jpg")))
     return written
 
 
-def set_or_train(args, net, x, y, results):
-    """Load the hand design and/or train the network; fills ``results``; returns whether it trained."""
-    if args.set_weights:
+def set_or_train(settings, net, x, y):
+    """Load the hand design and/or train the network; returns what happened, for the record (trained: whether
+    it trained)."""
+    results = {}
+    if settings.set_weights:
         net.set_weights()
         print_weights(net, "Initial Weights:")
         results["initial_accuracy"] = accuracy(net, x, y)
         print("Initial Accuracy: ", results["initial_accuracy"])
-    if args.act == "sig" and not (args.set_weights and accuracy(net, x, y) == 100.0):
+    if settings.act == "sig" and not (settings.set_weights and accuracy(net, x, y) == 100.0):
         start = time.perf_counter()
-        epochs, restarts, reached = check.train(net, x, y, args.epoch, args.lr, args.init, args.restarts,
-                                                args.patience)
+        epochs, restarts, reached = check.train(settings, net, x, y)
         seconds = time.perf_counter() - start
         why = (f"100% accuracy held for {check.HOLD_EPOCHS} epochs" if reached
                else "the most (--epoch), without holding 100%")
@@ -93,43 +88,39 @@ def set_or_train(args, net, x, y, results):
         print_weights(net, "Final Weights:")
         results.update(epochs=epochs, restarts=restarts, reached=reached, training_s=round(seconds, 3))
         print("Final Accuracy: ", accuracy(net, x, y))
-        return True
-    return False
+    return dict(results, trained="epochs" in results)
 
 
 def main(argv=None):
     """Run the command for ``argv`` (default: the real command line)."""
-    args = parse_args(argv)
-    if args.act == "step" and not args.set_weights:
-        raise UserError("--act step cannot be trained (the step function has no gradient); "
-                        "add --set_weights, or use --act sig")
-    x, y = load_data(args.data)
-    refuse_file(args.plot_dir, "--plot-dir")
-    ensure_folder(args.plot_dir)
-    record = Record("check_main.py", argv, vars(args))
+    settings = parse_args(argv)
+    x, y = load_data(settings.data)
+    refuse_file(settings.plot_dir, "--plot-dir")
+    ensure_folder(settings.plot_dir)
+    record = Record("check_main.py", argv, settings.as_config())
     with torch_threads(1):  # a 9-item network: threads only add overhead
-        written = run(args, x, y, record.results)
+        written, results = run(settings, x, y)
+    record.results.update(results)
     record.wrote(*written)
-    record.write(os.path.join(args.plot_dir, run_name(args) + ".json"), threads=1)
+    record.write(os.path.join(settings.plot_dir, settings.run_name + ".json"), threads=1)
 
 
-def run(args, x, y, results):
-    """Set or train the network, then print what it computes and draw it; returns the files written."""
-    seed_everything(args.seed)
-    net = MLP(args.hid, args.act)
-    net.init_weights(args.init)
-    trained = set_or_train(args, net, x, y, results)
+def run(settings, x, y):
+    """Set or train the network, then print what it computes and draw it; returns (files written, results)."""
+    seed_everything(settings.seed)
+    net = MLP(settings.hid, settings.act)
+    net.init_weights(settings.init)
+    results = set_or_train(settings, net, x, y)
     table, lines = activation_table(net, x, y), dividing_lines(net)
     print("\nActivations (H1.. are the hidden units):")
     print(table)
     print("\nDividing lines of the hidden units:")
     print("\n".join(lines))
-    written = write_plots(net, x, y, args)  # an unwritable file is a UserError from save_figure
-    print(f"\nPlots ({'trained' if trained else 'set'} weights): " + ", ".join(written))
-    results.update(trained=trained, accuracy=accuracy(net, x, y), dividing_lines=lines,
-                   activations=activations(net, x, y), activation_table=table,
-                   weights={name: p.detach().tolist() for name, p in net.named_parameters()})
-    return written
+    written = write_plots(net, x, y, settings)  # an unwritable file is a UserError from save_figure
+    print(f"\nPlots ({'trained' if results['trained'] else 'set'} weights): " + ", ".join(written))
+    results.update(accuracy=accuracy(net, x, y), dividing_lines=lines, activations=activations(net, x, y),
+                   activation_table=table, weights={name: p.detach().tolist() for name, p in net.named_parameters()})
+    return written, results
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import check
 import check_main
+from lab.check.settings import Settings
 from lab.common.errors import UserError, run_main
 from lab.common.compute import seed_everything
 
@@ -118,10 +119,9 @@ def test_sigmoid_hid5_reaches_100_percent(seed, capsys, tmp_path):
     assert sorted(os.listdir(tmp_path)) == sorted([f"hid_5_{k}.jpg" for k in range(5)] + ["out_5.jpg", "check_sig_5.json"])
 
 
-def _train_args(**changes):
-    args = dict(epochs=3000, lr=0.001, init=0.15, restarts=5, patience=20000)
-    args.update(changes)
-    return args
+def _settings(**changes):
+    """The training settings check_main gives by default, but 3000 epochs, with ``changes``."""
+    return Settings(**dict(dict(epoch=3000, lr=0.001, init=0.15, restarts=5, patience=20000), **changes))
 
 
 def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(capsys):
@@ -131,7 +131,7 @@ def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(cap
         seed_everything(5)
         net = check.MLP(5, "sig")
         net.init_weights(0.15)
-        results.append((check.train(net, x, y, **_train_args(epochs=30000)), net.in_hid.weight.clone()))
+        results.append((check.train(_settings(epoch=30000), net, x, y), net.in_hid.weight.clone()))
     assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
     epochs, restarts, reached = results[0][0]
     assert reached and restarts == 0
@@ -147,7 +147,7 @@ def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
     net.init_weights(0.15)
     first = net.in_hid.weight.clone()
     # a learning rate this small makes no progress at all
-    epochs, restarts, reached = check.train(net, x, y, **_train_args(epochs=1000, lr=1e-9, restarts=2, patience=100))
+    epochs, restarts, reached = check.train(_settings(epoch=1000, lr=1e-9, restarts=2, patience=100), net, x, y)
     out = capsys.readouterr().out
     assert (epochs, restarts, reached) == (1000, 2, False)
     assert "restart 1 of at most 2" in out and "restart 2 of at most 2" in out and "restart 3" not in out
@@ -244,3 +244,16 @@ def test_bad_numbers_are_refused(argv, capsys):
         check_main.main(argv)
     assert exit_info.value.code == 2
     assert "error: argument" in capsys.readouterr().err
+
+
+def test_the_flags_give_the_documented_settings_once():
+    settings = check_main.parse_args([])
+    assert settings == Settings()  # the flags' defaults are the settings' own
+    # --help's defaults
+    assert (settings.hid, settings.act, settings.init, settings.lr, settings.epoch, settings.seed, settings.restarts,
+            settings.patience, settings.plot_dir) == (4, "sig", 0.15, 0.001, 200000, 0, 5, 20000, "plot")
+    assert settings.data == os.path.join(ROOT, "data", "check.csv")
+    assert settings.run_name == "check_sig_4"
+    assert check_main.parse_args(["--act", "step", "--set_weights"]).run_name == "check_step_4_set"
+    assert list(settings.as_config()) == ["hid", "act", "init", "set_weights", "lr", "epoch", "seed", "restarts",
+                                          "patience", "plot_dir", "data"]  # the record's names, as before

@@ -14,6 +14,7 @@ import torch
 import check
 import check_main
 from lab.characters import kmnist
+from lab.check.settings import Settings as CheckSettings
 import kuzu_main
 from lab.common.figures import pyplot, save_figure
 from lab.common.files import atomic_torch_save
@@ -162,7 +163,7 @@ def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
     monkeypatch.setattr(check.FullBatchAdam, "step", faulty)
     lines = []
     with pytest.raises(check.Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
-        check.train(net, x, y, epochs=3000, log=lines.append)
+        check.train(CheckSettings(epoch=3000), net, x, y, log=lines.append)
     assert lines == []
 
 
