@@ -1,0 +1,138 @@
+"""The counters: how each unit changes per symbol in each phase, and which unit decides each prediction.
+
+Rate. Within a phase, a unit's value y after the k-th symbol of that phase
+is fitted by a straight line with one slope (the rate) shared by every
+string and an intercept per string, by least squares over the strings of
+the training range. r^2 is the share of the within-string variance the line
+explains; the spread is the standard deviation of the one-step changes.
+
+Decision. In phase p >= 1 the network must keep predicting p until the
+phase's last symbol and then switch (to the next phase, or to the A of the
+next string). For every unit, the threshold that best separates the
+positions where it must switch from those where it must continue is found;
+the unit that separates most (then by the widest gap) is the one whose
+value decides the prediction, and the threshold is the middle of the gap.
+"""
+import numpy as np
+
+COUNTS_R2 = 0.9  # a unit counts steadily in a phase when its line explains at least this share
+STILL_RATE = 0.05  # a rate smaller than this (per symbol) is "stays nearly constant"
+
+
+def units(maps):
+    """(label, index into the state) for every unit the analysis looks at: cells first for an LSTM."""
+    hidden = [(f"hidden unit {u}", u) for u in range(maps.hid)]
+    if maps.kind == "lstm":
+        return [(f"cell unit {u}", maps.hid + u) for u in range(maps.hid)] + hidden
+    return hidden
+
+
+def fit_rate(runs, phase, index):
+    """The straight-line fit of one unit in one phase over strings: dict of rate, r2, spread, mean_step, points."""
+    ks, ys, diffs = [], [], []
+    for run in runs:
+        where = run.phase == phase
+        k, y = run.step[where].astype(np.float64), run.states[where, index]
+        if len(k) < 2:
+            continue
+        ks.append(k - k.mean())
+        ys.append(y - y.mean())
+        diffs.append(np.diff(y))
+    if not ks:
+        return None
+    k, y, d = np.concatenate(ks), np.concatenate(ys), np.concatenate(diffs)
+    rate = float(k @ y / (k @ k))
+    total = float(y @ y)
+    r2 = 1.0 - float(((y - rate * k) ** 2).sum()) / total if total > 0 else 0.0
+    return {"rate": rate, "r2": r2, "spread": float(d.std()), "mean_step": float(d.mean()), "points": int(len(d))}
+
+
+def verdict(fit):
+    """The fit in words: "counts up", "counts down", "changes but not steadily" or "stays nearly constant"."""
+    if abs(fit["rate"]) < STILL_RATE:
+        return "stays nearly constant"
+    if fit["r2"] < COUNTS_R2:
+        return "changes but not steadily"
+    return "counts up" if fit["rate"] > 0 else "counts down"
+
+
+def rates(maps, runs, symbols):
+    """Every unit's fit in every phase: a list of dicts (unit, phase symbol, rate, r2, spread, verdict)."""
+    rows = []
+    for label, index in units(maps):
+        for phase, symbol in enumerate(symbols):
+            fit = fit_rate(runs, phase, index)
+            if fit is not None:
+                rows.append({"unit": label, "phase": symbol, **fit, "verdict": verdict(fit)})
+    return rows
+
+
+def best_threshold(values, switch):
+    """The threshold on ``values`` that best separates ``switch`` (bool) from the rest.
+
+    Returns (accuracy, gap, threshold, direction) where direction is
+    "above" (switch when the value rises above the threshold) or "below".
+    """
+    order = np.argsort(values)
+    v, s = values[order], switch[order]
+    n = len(v)
+    best = None
+    for direction in ("above", "below"):
+        # switch predicted for the top (above) or bottom (below) part of the sorted values
+        flags = s if direction == "above" else s[::-1]
+        vals = v if direction == "above" else v[::-1]
+        right_below = np.concatenate([[0], np.cumsum(~flags)])  # continues left of each cut
+        right_above = np.concatenate([np.cumsum(flags[::-1])[::-1], [0]])  # switches right of each cut
+        for cut in range(n + 1):
+            acc = (right_below[cut] + right_above[cut]) / n
+            if 0 < cut < n:
+                gap, threshold = abs(vals[cut] - vals[cut - 1]), (vals[cut] + vals[cut - 1]) / 2
+            else:  # every position on one side: no gap
+                gap, threshold = 0.0, vals[0] if cut == 0 else vals[-1]
+            if best is None or (acc, gap) > best[0]:
+                best = ((acc, gap), (float(acc), float(gap), float(threshold), direction))
+    return best[1]
+
+
+def decisions(maps, runs, symbols):
+    """For each phase p >= 1, the unit whose value decides between continuing and switching; a list of dicts."""
+    rows = []
+    for phase in range(1, len(symbols)):
+        values, switch, right = [], [], []
+        for run in runs:
+            where = run.phase == phase
+            values.append(run.states[where])
+            switch.append(run.last_in_phase[where])
+            right.append(run.predicted[where] == run.targets[where])
+        values, switch, right = np.vstack(values), np.concatenate(switch), np.concatenate(right)
+        then = symbols[phase + 1] if phase + 1 < len(symbols) else symbols[0]
+        best = None
+        for label, index in units(maps):
+            acc, gap, threshold, direction = best_threshold(values[:, index], switch)
+            if best is None or (acc, gap) > (best["separates"], best["gap"]):
+                best = {"unit": label, "index": index, "threshold": threshold, "direction": direction,
+                        "separates": acc, "gap": gap}
+        rows.append({"phase": symbols[phase], "then": then, "network_right": float(right.mean()),
+                     "positions": int(len(switch)), **best})
+    return rows
+
+
+def a_phase_values(maps, run, index):
+    """The unit's value after 1, 2, ... A's of one string."""
+    return [float(v) for v in run.states[run.phase == 0, index]]
+
+
+def gate_means(maps, runs, symbols):
+    """An LSTM's mean input, forget and output gate per unit and phase: a list of dicts."""
+    rows = []
+    for phase, symbol in enumerate(symbols):
+        gates = []
+        for run in runs:
+            before = np.vstack([maps.initial[None], run.states[:-1]])
+            for t in np.nonzero(run.phase == phase)[0]:
+                gates.append(np.stack(maps.gates(before[t], int(run.inputs[t]))))
+        mean = np.mean(gates, axis=0)
+        for u in range(maps.hid):
+            rows.append({"unit": f"cell unit {u}", "phase": symbol, "input": float(mean[0, u]),
+                         "forget": float(mean[1, u]), "output": float(mean[2, u])})
+    return rows

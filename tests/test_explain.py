@@ -1,0 +1,268 @@
+"""The analysis of a trained network (lab/explain, seq_explain.py) against independent references.
+
+The networks here are small SRNs and LSTMs with seeded random or briefly
+trained weights: the analysis must describe whatever network it is given,
+so every check compares its numbers with the torch model itself (run in
+float64 on the same inputs), with finite differences, or with a map whose
+fixed points are known in closed form.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lab.explain import counters, fixed_points
+from lab.explain.analysis import explain
+from lab.explain.maps import StateMaps
+from lab.explain.sentences import explanation
+from lab.recurrent.languages import make_language
+from seq_models import LSTM_model, SRN_model, save_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def srn(seed, std=1.5, hid=2, symbols=2):
+    torch.manual_seed(seed)
+    model = SRN_model(symbols, hid, symbols)
+    model.init_weights(std)
+    return model.eval()
+
+
+def lstm(seed, hid=3, symbols=3):
+    torch.manual_seed(seed)
+    return LSTM_model(symbols, hid, symbols).eval()
+
+
+def torch_step(model, state, a):
+    """One step of the torch model itself, in float64, from ``state`` on symbol ``a``."""
+    m = type(model)(model.rnn.input_size if hasattr(model, "rnn") else model.lstm.input_size, model.num_hid,
+                    model.out.out_features).double()
+    m.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    x = torch.zeros(1, 1, m.out.out_features, dtype=torch.float64)
+    x[0, 0, a] = 1.0
+    s = torch.as_tensor(state, dtype=torch.float64)
+    with torch.no_grad():
+        if hasattr(m, "rnn"):
+            _, h = m.rnn(x, s.view(1, 1, -1))
+            return h.view(-1).numpy()
+        hid = m.num_hid
+        _, (h, c) = m.lstm(x, (s[:hid].view(1, 1, -1), s[hid:].view(1, 1, -1)))
+        return np.concatenate([h.view(-1).numpy(), c.view(-1).numpy()])
+
+
+def finite_jacobian(model, state, a, eps=1e-6):
+    state = np.asarray(state, dtype=np.float64)
+    cols = []
+    for j in range(len(state)):
+        d = np.zeros_like(state)
+        d[j] = eps
+        cols.append((torch_step(model, state + d, a) - torch_step(model, state - d, a)) / (2 * eps))
+    return np.stack(cols, axis=1)
+
+
+def test_the_known_fixed_points_of_tanh_2h():
+    """h -> tanh(2h): fixed points 0 (repelling, slope 2) and +-0.957504 (attracting, slope 2(1 - h*^2))."""
+    model = SRN_model(1, 1, 1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.rnn.weight_hh_l0.fill_(2.0)
+    maps = StateMaps(model)
+    fixed, _ = fixed_points.find_points(maps, 0, np.linspace(-1, 1, 21)[:, None])
+    found = sorted((p["state"][0], p["type"], abs(p["eigenvalues"][0])) for p in fixed)
+    # x = tanh(2x) solved by bisection, independently of the code under test
+    lo, hi = 0.5, 1.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.tanh(2 * mid) > mid else (lo, mid)
+    root = (lo + hi) / 2
+    assert len(found) == 3
+    assert found[0][0] == pytest.approx(-root, abs=1e-9) and found[0][1] == "attracting"
+    assert found[1][0] == pytest.approx(0.0, abs=1e-9) and found[1][1] == "repelling" and found[1][2] == pytest.approx(2)
+    assert found[2][2] == pytest.approx(2 * (1 - root**2), abs=1e-9)
+
+
+def test_point_types_follow_their_definition():
+    assert fixed_points.point_type(np.array([0.5, -0.2])) == "attracting, oscillating"
+    assert fixed_points.point_type(np.array([1.5, 0.5])) == "saddle"
+    assert fixed_points.point_type(np.array([1.5, 2.0])) == "repelling"
+    assert fixed_points.point_type(np.array([0.5 + 0.3j, 0.5 - 0.3j])) == "attracting, oscillating"
+
+
+@pytest.mark.parametrize("make,lang", [(lambda: srn(3), "anb2n"), (lambda: srn(7, std=2.0), "anbn"),
+                                       (lambda: lstm(1), "anb2nc3n")])
+def test_fixed_points_are_fixed_and_their_eigenvalues_match_finite_differences(make, lang):
+    model = make()
+    result = explain(model, make_language(lang))
+    count = 0
+    for a, m in enumerate(result["maps"]):
+        for p in m["fixed"]:
+            count += 1
+            state = np.array(p["state"])
+            assert np.linalg.norm(torch_step(model, state, a) - state) < 1e-8
+            want = sorted(np.linalg.eigvals(finite_jacobian(model, state, a)), key=lambda z: (-abs(z), z.real))
+            got = [complex(re_, im) for re_, im in p["eigenvalues"]]
+            assert np.allclose(sorted(got, key=lambda z: (-abs(z), z.real)), want, atol=1e-5)
+    assert count >= 1
+
+
+def test_the_decision_line_agrees_with_the_network_on_a_grid():
+    model = srn(4)
+    result = explain(model, make_language("anb2n"))
+    (w0, w1), c = result["boundaries"][0]["normal"], result["boundaries"][0]["offset"]
+    grid = np.linspace(-1, 1, 200)
+    cell = grid[1] - grid[0]
+    hx, hy = np.meshgrid(grid, grid)
+    h = torch.tensor(np.stack([hx.ravel(), hy.ravel()], 1), dtype=torch.float32)
+    with torch.no_grad():
+        network_a = (model.out(h).argmax(1) == 0).numpy()
+    line_a = (w0 * hx.ravel() + w1 * hy.ravel() + c) > 0
+    distance = np.abs(w0 * hx.ravel() + w1 * hy.ravel() + c) / np.hypot(w0, w1)
+    disagree = network_a != line_a
+    assert not np.any(disagree & (distance > cell))
+
+
+@pytest.mark.parametrize("make,lang", [(lambda: srn(5), "anb2n"), (lambda: lstm(2), "anb2nc3n")])
+def test_first_errors_beyond_the_range_are_the_networks_own(make, lang):
+    model = make()
+    language = make_language(lang)
+    result = explain(model, language)
+    for row in result["beyond"]:
+        seq, _, _ = language.sequence_for([row["n"], 1])
+        length = language.string_length(row["n"])
+        x = torch.nn.functional.one_hot(torch.tensor(seq[:length]), language.num_symbols).float()[None]
+        with torch.no_grad():
+            predicted = model(x)[1][0].argmax(-1).numpy()
+        truth = seq[1:length + 1]
+        wrong = np.nonzero((seq[:length] != 0) & (predicted != truth))[0]
+        if len(wrong) == 0:
+            assert row["error"] is None
+        else:
+            assert row["error"]["position"] == wrong[0]
+            assert row["error"]["predicted"] == language.symbols[predicted[wrong[0]]]
+        assert row["right"] == pytest.approx(float((predicted == truth)[seq[:length] != 0].mean()))
+
+
+def test_rates_reproduce_the_one_step_changes_within_their_spread():
+    model = lstm(3)
+    language = make_language("anb2nc3n")
+    result = explain(model, language)
+    for row in result["rates"]:
+        phase = language.symbols.index(row["phase"])
+        kind, _, unit = row["unit"].rpartition(" ")
+        changes = []
+        for n in range(1, language.length + 1):
+            seq, _, _ = language.sequence_for([n, 1])
+            x = torch.nn.functional.one_hot(torch.tensor(seq[:language.string_length(n)]), 3).float()[None]
+            with torch.no_grad():
+                trace = model.trace(x)
+            values = trace["context" if kind == "cell unit" else "hidden"][0, :, int(unit)].numpy()
+            where = np.nonzero(seq[:len(values)] == phase)[0]
+            changes += list(np.diff(values[where]))
+        assert np.mean(changes) == pytest.approx(row["mean_step"], abs=1e-5)
+        assert abs(np.mean(changes) - row["rate"]) <= row["spread"] + 1e-9
+
+
+def test_a_steady_line_is_fitted_exactly():
+    """Values 0.3 + 0.5 k in every string, with an intercept of their own: rate 0.5, r^2 1, no spread."""
+    from lab.explain.trajectories import StringRun
+
+    runs = []
+    for n, start in ((2, 0.1), (3, -1.0), (4, 2.0)):
+        k = np.arange(1, n + 1)
+        states = (start + 0.5 * k)[:, None]
+        runs.append(StringRun(n, np.zeros(n), np.zeros(n), states, np.zeros(n), np.zeros(n, int), k))
+    fit = counters.fit_rate(runs, 0, 0)
+    assert fit["rate"] == pytest.approx(0.5) and fit["r2"] == pytest.approx(1.0) and fit["spread"] == pytest.approx(0)
+
+
+def test_the_best_threshold_by_hand():
+    values = np.array([0.9, 0.7, 0.5, 0.2, -0.1, -0.4])
+    switch = np.array([False, False, False, False, True, True])
+    acc, gap, threshold, direction = counters.best_threshold(values, switch)
+    assert (acc, direction) == (1.0, "below")
+    assert threshold == pytest.approx(0.05) and gap == pytest.approx(0.3)
+
+
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def sentence_numbers(result):
+    return [float(x) for s in explanation(result) for x in NUMBER.findall(s)]
+
+
+def record_values(result):
+    """Every number of the analysis (but the trajectories), rounded as the sentences print them."""
+    out = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k != "trajectories":
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(float(v))
+
+    walk(result)
+    return out
+
+
+def in_record(value, values):
+    digits = 3
+    return any(abs(value - round(v, d)) < 10 ** -(d + 1) or abs(value - round(1 / v, d) if v else 1) < 10 ** -(d + 1)
+               for v in values for d in range(0, digits + 1))
+
+
+@pytest.mark.parametrize("make,lang", [(lambda: srn(5), "anb2n"), (lambda: lstm(2), "anb2nc3n")])
+def test_every_number_in_the_text_is_in_the_record(make, lang):
+    result = json.loads(json.dumps(explain(make(), make_language(lang))))
+    values = record_values(result)
+    sums = [m * r["rate"] for r in result["rates"] for m in result["mult"]]  # "raise it by 1.92n"
+    visited = [max(abs(v) for t in result["trajectories"] for s in t["states"] for v in s)]
+    for x in sentence_numbers(result):
+        assert in_record(x, values + sums + visited), x
+
+
+def test_the_text_of_two_networks_differs_where_their_numbers_do():
+    language = make_language("anb2n")
+    one, two = explain(srn(11), language), explain(srn(12), language)
+    text_one, text_two = explanation(one), explanation(two)
+    assert text_one != text_two
+    line = [s for s in text_one if s.startswith("The output switches")][0]
+    w0 = f"{one['boundaries'][0]['normal'][0]:.2f}"
+    assert w0 in line and w0 not in [s for s in text_two if s.startswith("The output switches")][0]
+
+
+def test_seq_explain_end_to_end(tmp_path):
+    """The command on a saved checkpoint: its record holds the analysis and sentences it printed."""
+    model = srn(5)
+    config = {"model": "srn", "num_input": 2, "num_hid": 2, "num_out": 2, "lang": "anb2n", "embed": False,
+              "length": 4}
+    save_checkpoint(str(tmp_path / "anb2n_srn2_10.pth"), model, config, seen=10000)
+    done = subprocess.run([sys.executable, "seq_explain.py", "--lang", "anb2n", "--out_path", str(tmp_path),
+                           "--plot_path", str(tmp_path / "plot")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "plot" / "anb2n_srn2_explain.json").read_text())
+    for sentence in record["results"]["sentences"]:
+        assert sentence in done.stdout
+    for name in ("explain", "flow", "space"):
+        assert (tmp_path / "plot" / f"anb2n_srn2_{name}.jpg").stat().st_size > 10000
+    assert record["results"]["analysis"]["boundaries"] == json.loads(json.dumps(explain(model, make_language("anb2n"))))["boundaries"]
+
+
+def test_seq_explain_refuses_a_language_it_cannot_explain(tmp_path):
+    model = srn(1, hid=4, symbols=7)
+    config = {"model": "srn", "num_input": 7, "num_hid": 4, "num_out": 7, "lang": "reber", "embed": False,
+              "length": 5}
+    save_checkpoint(str(tmp_path / "reber_srn4_10.pth"), model, config, seen=10000)
+    done = subprocess.run([sys.executable, "seq_explain.py", "--lang", "reber", "--out_path", str(tmp_path),
+                           "--plot_path", str(tmp_path / "plot")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1 and "counting languages" in done.stderr and "Traceback" not in done.stderr
