@@ -8,19 +8,17 @@ A checkpoint is a dict of plain types and tensors, so that it loads with
      "state_dict": {name: tensor}, ... anything else plain (epoch, seen, loss)}
 
 ``save_checkpoint`` writes one atomically and refuses weights that are not
-finite; ``load_checkpoint`` reads one back and names any field that is
-missing or of the wrong type.
+finite; ``load_checkpoint`` reads one back and checks all of it against its
+format (lab.common.schema: types, sizes, finite weights, the resume state),
+naming the file and the field at fault.
 """
 import math
 
-from lab.common.errors import UserError, first_line
+from lab.common.errors import CheckpointError, UserError, first_line
 from lab.common.files import atomic_torch_save
+from lab.common.schema import check_checkpoint
 
 FORMAT = "nn-lab checkpoint 1"
-
-
-class CheckpointError(UserError):
-    """A file that is not a readable checkpoint of the kind asked for, or lacks a setting it needs."""
 
 
 def state_of(model):
@@ -96,7 +94,7 @@ def load_checkpoint(path, kind, fields):
     if found != kind:
         raise CheckpointError(f"{path} is a {found} checkpoint, not a {kind} one")
     check_fields(path, ckpt["config"], fields)
-    return ckpt
+    return check_checkpoint(path, ckpt, kind)
 
 
 def check_same_settings(path, saved, now, keys):
@@ -115,3 +113,24 @@ def load_weights(path, model, state):
         raise CheckpointError(f"{path}: the weights do not fit the model its config describes: "
                               f"{lines[-1] if lines else err}") from None
     return model
+
+
+def load_optimizer(path, optimizer, state):
+    """Load a saved optimiser state (from --resume's ``path``) into ``optimizer``; returns it.
+
+    A state that does not fit the optimiser's parameters (another number of
+    groups or parameters, buffers of another shape) is a CheckpointError
+    naming the file, not an error in the middle of training.
+    """
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: the optimiser state does not fit the network ({type(err).__name__}: "
+                              f"{first_line(err)})") from None
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for name, value in optimizer.state.get(param, {}).items():
+                if hasattr(value, "shape") and value.dim() and value.shape != param.shape:
+                    raise CheckpointError(f"{path}: the optimiser's {name} has shape {tuple(value.shape)} where "
+                                          f"its parameter has {tuple(param.shape)}")
+    return optimizer

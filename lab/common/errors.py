@@ -12,6 +12,11 @@ class UserError(Exception):
 
 
 
+class CheckpointError(UserError):
+    """A file that is not a readable checkpoint of the kind asked for, lacks a setting it needs, or holds bad values."""
+
+
+
 class Diverged(UserError):
     """Training whose loss or weights became NaN or infinite: a result to state, with a non-zero exit."""
 

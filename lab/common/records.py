@@ -14,8 +14,9 @@ import shlex
 import sys
 import time
 
-from lab.common.errors import UserError
+from lab.common.errors import UserError, first_line
 from lab.common.files import atomic_write_text
+from lab.common.schema import check_record
 
 VERSION = 1
 
@@ -106,15 +107,19 @@ def plain(value):
     raise TypeError(f"cannot put a {type(value).__name__} into a record")
 
 
-def read_record(path):
-    """Load a record; a missing or damaged file is a UserError naming it."""
+def read_record(path, command=None):
+    """Load a record and check it against the record format (and ``command``'s results, when given).
+
+    A missing, unreadable or damaged file is a UserError naming it and, for
+    a damaged one, the field at fault.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except FileNotFoundError:
         raise UserError(f"no run record {path}") from None
     except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the run record {path}: {err}") from None
+        raise UserError(f"cannot read the run record {path}: {first_line(err, type(err).__name__)}") from None
     if not isinstance(data, dict) or "results" not in data:
         raise UserError(f"{path} is not a run record of this lab")
-    return data
+    return check_record(path, data, command)
