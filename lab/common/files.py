@@ -1,8 +1,16 @@
 """Output folders and atomic writes: a failure or Ctrl-C never leaves half a file under its final name.
+
+A write goes to ``.tmp-<pid>-<random>`` beside its file and is moved onto the
+file's name when complete. A write killed outright (SIGKILL, power loss)
+leaves its temporary file behind; the next write into that folder removes
+such files once they are a minute old and their process has ended.
 """
 import contextlib
 import os
+import re
+import stat
 import tempfile
+import time
 
 from lab.common.errors import UserError, first_line
 
@@ -25,12 +33,49 @@ def ensure_folder(folder):
 
 
 
+TMP_PREFIX = ".tmp-"
+STALE_TMP_S = 60  # a temporary file untouched this long, whose process has ended, is a killed write's leftover
+_TMP_PID = re.compile(r"\.tmp-(\d+)-")
+
+
+def pid_alive(pid):
+    """Whether a process ``pid`` runs on this machine (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_leftovers(folder):
+    """Remove the temporary files killed writes left in ``folder`` (see the module's docstring); never fails."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(TMP_PREFIX)]
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        path = os.path.join(folder, name)
+        match = _TMP_PID.match(name)
+        try:
+            info = os.lstat(path)
+            if (not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_TMP_S
+                    or (match and pid_alive(int(match.group(1))))):
+                continue  # not a file, still being written, or its writer may still be at it
+            os.remove(path)
+        except OSError:
+            continue
+
+
 def atomic_write(path, write):
     """Call ``write(tmp_path)``, then move the finished file onto ``path`` in one step."""
     folder = os.path.dirname(os.path.abspath(path))
     ensure_folder(folder)
+    remove_leftovers(folder)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=os.path.splitext(path)[1])
     except OSError as err:
         raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     os.close(fd)

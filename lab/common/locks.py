@@ -1,46 +1,141 @@
 """A lock file per output series, so that two runs never write the same files at once.
+
+The lock file says who holds it: the process id, when that process started
+(field 22 of /proc/<pid>/stat, in clock ticks since boot, where there is a
+/proc), the machine's boot, the host name and the command. A later run
+takes over a lock whose holder has gone: no such process, or a process of
+that id that started at another time or in another boot (the id was used
+again), or a lock file left empty for a minute. A lock written on another
+host cannot be checked from here and is refused, as is one held by a live
+run; every refusal says how to clear the lock if its run has gone.
 """
 import contextlib
+import json
 import os
+import shlex
+import socket
 import sys
 
 from lab.common.errors import UserError
 from lab.common.files import ensure_folder
+
+FRESH_S = 60  # a lock file younger than this that cannot be read yet may be in the middle of being written
+
+
+def process_start(pid):
+    """When process ``pid`` started (clock ticks since boot, /proc/<pid>/stat field 22), or None if unknown."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", encoding="utf-8", errors="replace") as handle:
+            stat = handle.read()
+        # the command name (field 2) is in parentheses and may hold spaces: count the fields after its end
+        return int(stat[stat.rindex(")") + 1:].split()[19])
+    except (OSError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def boot_id():
+    """This boot of the machine (Linux), or None."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def this_process():
+    """What a lock records about the process that takes it."""
+    pid = os.getpid()
+    return {"pid": pid, "started": process_start(pid), "boot": boot_id(), "host": socket.gethostname(),
+            "command": shlex.join([os.path.basename(sys.argv[0] or "python3"), *sys.argv[1:]])}
+
+
+def holder_state(holder):
+    """Whether the holder a lock names is "live", "gone" or "elsewhere" (another host: cannot be checked here)."""
+    if holder.get("host") != socket.gethostname():
+        return "elsewhere"
+    if holder.get("boot") and boot_id() and holder["boot"] != boot_id():
+        return "gone"  # the machine restarted since: every process of that boot has ended
+    try:
+        pid = int(holder.get("pid"))
+        if pid <= 0:
+            return "gone"
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except (TypeError, ValueError, OverflowError):
+        return "gone"  # no process id to check: the lock was never whole
+    except PermissionError:
+        pass  # a live process of another user
+    started = holder.get("started")
+    if started is not None and process_start(pid) not in (None, started):
+        return "gone"  # the id now belongs to a process that started later
+    return "live"
+
+
+def refusal(lock_path, what, holder, state):
+    """The message that refuses a lock held by ``holder`` and says how to clear it."""
+    who = f"process {holder.get('pid', '?')} ({holder.get('command', '?')})"
+    clear = f"rm {shlex.quote(lock_path)}"
+    if state == "elsewhere":
+        return (f"{lock_path} says that {who} on the host {holder.get('host')!r} is writing {what}, and this host "
+                f"({socket.gethostname()!r}) cannot check whether it still runs; if that run has ended (a "
+                f"restarted container, another machine sharing this folder), remove the lock with `{clear}` and "
+                f"run again")
+    return (f"another run is writing {what}: {who} holds {lock_path}; wait for it to finish, or use another output "
+            f"folder (if no such run is going on, remove the lock with `{clear}`)")
+
+
+def _read_holder(lock_path):
+    """What a lock file says about its holder ({} if it cannot be read or is not the lab's)."""
+    try:
+        with open(lock_path, encoding="utf-8") as handle:
+            holder = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _unreadable_state(lock_path):
+    """A lock file that says nothing readable: one being written right now ("live") or one cut short ("gone")."""
+    import time
+
+    try:
+        return "live" if time.time() - os.stat(lock_path).st_mtime < FRESH_S else "gone"
+    except OSError:
+        return "gone"
+
+
+def _take(lock_path, what):
+    """Create the lock file for this process (taking over a stale one); returns its file descriptor."""
+    for _ in range(2):
+        try:
+            return os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_holder(lock_path)
+            state = holder_state(holder) if holder else _unreadable_state(lock_path)
+            if state != "gone":
+                raise UserError(refusal(lock_path, what, holder, state)) from None
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(lock_path)  # stale: its run has ended
+        except OSError as err:
+            raise UserError(f"cannot write {lock_path}: {err.strerror or err}") from None
+    raise UserError(f"cannot take the lock {lock_path}: another run took it at the same moment; if none is going "
+                    f"on, remove it with `rm {shlex.quote(lock_path)}`")
 
 
 @contextlib.contextmanager
 def exclusive(lock_path, what):
     """Hold ``lock_path`` while this run writes ``what``; a second run at the same time is refused.
 
-    The lock file names the process that holds it. A lock left by a process
-    that no longer runs (on this machine) is taken over; one held by a live
-    process gives a UserError naming it. The lock is removed at the end,
-    Ctrl-C and failures included.
+    A lock whose holder has gone (see holder_state) is taken over; any other
+    is a UserError that names the holder and how to clear the lock. The lock
+    is removed at the end, Ctrl-C and failures included.
     """
-    import json
-    import socket
-
     ensure_folder(os.path.dirname(os.path.abspath(lock_path)))
-    mine = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)}
-    for _ in range(2):
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            holder = _lock_holder(lock_path)
-            if holder is not None and _alive(holder, socket.gethostname()):
-                raise UserError(f"another run is writing {what}: process {holder.get('pid')} "
-                                f"({holder.get('command', '?')}) holds {lock_path}; wait for it to finish, or "
-                                f"use another output folder") from None
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(lock_path)  # stale: its process has ended
-        except OSError as err:
-            raise UserError(f"cannot write {lock_path}: {err.strerror or err}") from None
-    else:
-        raise UserError(f"cannot take the lock {lock_path}")
+    fd = _take(lock_path, what)
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(mine, handle)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(this_process(), handle)
     except OSError as err:
         with contextlib.suppress(OSError):
             os.remove(lock_path)
@@ -50,30 +145,3 @@ def exclusive(lock_path, what):
     finally:
         with contextlib.suppress(OSError):
             os.remove(lock_path)
-
-
-
-def _lock_holder(lock_path):
-    """What a lock file says about its holder, or None if it cannot be read."""
-    import json
-
-    try:
-        with open(lock_path, encoding="utf-8") as handle:
-            holder = json.load(handle)
-        return holder if isinstance(holder, dict) else None
-    except (OSError, ValueError):
-        return None
-
-
-
-def _alive(holder, host):
-    """Whether the process named by a lock still runs (a lock from another machine counts as live)."""
-    if holder.get("host") != host:
-        return True
-    try:
-        os.kill(int(holder.get("pid", -1)), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError, OverflowError):
-        return True
-    return True
