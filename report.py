@@ -24,12 +24,12 @@ import tempfile
 import time
 
 from lab.characters import kmnist
-from lab.common import records
+from lab.common import records, schema
 from lab.report.content import PARTS, PART_TITLES, Context
 from lab.report.document import to_html, to_markdown
 from lab.report.steps import plan, run_step, skip_reason
-from lab.common.errors import UserError, run_main
-from lab.common.files import atomic_write_text
+from lab.common.errors import UserError, first_line, run_main
+from lab.common.files import atomic_write_text, ensure_folder, refuse_file
 from lab.common.options import seed_number
 
 MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
@@ -55,21 +55,83 @@ def build_parser():
     return p
 
 
-def prepare(args):
-    """Check the output folder and make the temporary one the report is built in (reused runs copied in)."""
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isfile(os.path.join(out, MANIFEST)) and os.listdir(out):
+def check_out(args, out):
+    """Refuse an --out that cannot become a report: a file, a folder holding other things, a name the file
+    system cannot hold."""
+    try:
+        os.stat(out)
+    except FileNotFoundError:
+        return
+    except OSError as err:  # a name too long for the file system, a part of the path that is a file, ...
+        raise UserError(f"--out {args.out} cannot be a folder here: {err.strerror or err}; choose another "
+                        "name") from None
+    refuse_file(out, "--out")
+    try:
+        holds = os.listdir(out)
+    except OSError as err:
+        raise UserError(f"cannot read the folder --out {args.out}: {err.strerror or err}") from None
+    if holds and not os.path.isfile(os.path.join(out, MANIFEST)):
         raise UserError(f"--out {args.out} is a folder that holds something other than a report; "
                         "choose another folder, or empty it")
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}-building-", dir=parent)
+
+
+def read_earlier(args, steps):
+    """--reuse: {step name: its entry in the manifest} for the steps of the earlier report that can be reused.
+
+    The manifest and the record of every step to be reused are checked
+    first (lab.common.schema); a damaged one is a UserError naming the
+    user's file, before anything is written.
+    """
+    manifest = os.path.join(args.out, MANIFEST)
+    if not (args.reuse and os.path.isfile(manifest)):
+        return {}
+    try:
+        entries = schema.check(manifest, records.read_record(manifest), schema.MANIFEST)["results"]["steps"]
+    except UserError as err:
+        raise UserError(f"--reuse: {err}; build the report without --reuse") from None
     earlier = {}
-    if args.reuse and os.path.isfile(os.path.join(out, MANIFEST)):
-        shutil.rmtree(work)
-        shutil.copytree(out, work, ignore=shutil.ignore_patterns("index.html", "report.md", MANIFEST))
-        earlier = records.read_record(os.path.join(out, MANIFEST)).get("results", {}).get("steps", {})
-    return work, earlier
+    for step in steps:
+        before = entries.get(step.name)
+        record = os.path.join(args.out, step.record)
+        if (before and before["args"] == step.args() and before["status"] in ("ok", "reused")
+                and before.get("data") == data_of(step, args) and os.path.isfile(record)):
+            try:
+                records.read_record(record, step.args()[0])
+            except UserError as err:
+                raise UserError(f"--reuse: {err}; remove that file to run its step again, or build the report "
+                                "without --reuse") from None
+            earlier[step.name] = before
+    return earlier
+
+
+def make_work(args, out, earlier):
+    """The temporary folder beside ``out`` that the report is built in, with the reused runs copied in."""
+    parent = os.path.dirname(out)
+    ensure_folder(parent)
+    try:  # the name is cut short so that a long --out still leaves room for the suffix
+        work = tempfile.mkdtemp(prefix=f".{os.path.basename(out)[:32]}-building-", dir=parent)
+    except OSError as err:
+        raise UserError(f"cannot write the report into the folder {parent}: {err.strerror or err}; "
+                        "give --out a folder you can write to") from None
+    if earlier:
+        try:
+            shutil.copytree(out, work, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("index.html", "report.md", MANIFEST))
+        except (OSError, shutil.Error) as err:
+            shutil.rmtree(work, ignore_errors=True)
+            raise UserError(f"--reuse: cannot copy the earlier report {args.out}: "
+                            f"{first_line(err, type(err).__name__)}") from None
+    return work
+
+
+def shown_path(path):
+    """A path as text for the page and the manifest: its file name's UTF-8, whatever the locale.
+
+    Under a locale without UTF-8 (LANG=C, Python's UTF-8 mode off) Python
+    holds the bytes of a name such as Bericht_é as escapes that cannot be
+    written as UTF-8; this gives back the name's own letters.
+    """
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def data_of(step, args):
@@ -78,17 +140,14 @@ def data_of(step, args):
 
 
 def run_steps(steps, work, earlier, args, log=print):
-    """Run (or reuse) every step with a progress line as each starts and ends."""
+    """Run every step, or reuse it when ``earlier`` (read_earlier) has it, with a line as each starts and ends."""
     env = dict(os.environ, KMNIST_DATA=args.data, MPLBACKEND="Agg")
     started = time.perf_counter()
     for i, step in enumerate(steps, start=1):
         stamp = lambda: f"[{i}/{len(steps)} {time.perf_counter() - started:6.1f} s]"
         command = step.command(args.out)
-        before = earlier.get(step.name, {})
-        if (args.reuse and before.get("args") == step.args() and before.get("status") in ("ok", "reused")
-                and before.get("data") == data_of(step, args)
-                and os.path.isfile(os.path.join(work, step.record))):
-            step.status, step.seconds = "reused", before.get("seconds", 0.0)
+        if step.name in earlier:  # read_earlier checked its record
+            step.status, step.seconds = "reused", earlier[step.name]["seconds"]
             log(f"{stamp()} reused: {step.title} ({command})")
             continue
         reason = skip_reason(step, steps)
@@ -103,8 +162,8 @@ def run_steps(steps, work, earlier, args, log=print):
     return time.perf_counter() - started
 
 
-def header(args, steps, total):
-    """The report's title, what it is, where it ran, and every command."""
+def header(args, out, steps, total):
+    """The report's title, what it is, where it ran, and every command (``out``: --out as the page shows it)."""
     machine, versions = records.machine(), records.versions()
     blocks = [("title", "Neural-network lab report" + (" (quick version)" if args.quick else ""))]
     if args.quick:
@@ -116,18 +175,19 @@ def header(args, steps, total):
                            f"{versions.get('torch', '?')}, torchvision {versions.get('torchvision', '?')}, numpy "
                            f"{versions.get('numpy', '?')}; {machine['cpu']}, {machine['cores']} cores."))
     rows = [[s.name, s.status + (" (earlier run)" if s.status == "reused" else ""), f"{s.seconds:.1f} s",
-             s.command(args.out)] for s in steps]
+             s.command(out)] for s in steps]
     blocks.append(("table", ["step", "status", "time", "command"], rows,
                    f"The commands behind this report, run from the folder report.py was run in; each leaves its "
-                   f"printed output in `{os.path.join(args.out, 'logs')}/<step>.txt` and a run record (JSON) "
+                   f"printed output in `{os.path.join(out, 'logs')}/<step>.txt` and a run record (JSON) "
                    f"beside its images."))
     return blocks
 
 
 def document(args, steps, work, total):
     """All the report's blocks: the header, then each part."""
-    ctx = Context(work, args.out, steps)
-    blocks = header(args, steps, total)
+    out = shown_path(args.out)
+    ctx = Context(work, out, steps)
+    blocks = header(args, out, steps, total)
     for part in sorted(set(args.parts)):
         blocks.append(("section", f"part{part}", PART_TITLES[part]))
         blocks += PARTS[part](ctx)
@@ -137,22 +197,30 @@ def document(args, steps, work, total):
 def publish(work, out):
     """Move the finished report from its temporary folder onto ``out``, replacing an earlier report."""
     old = None
-    if os.path.exists(out):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}-old-", dir=os.path.dirname(out))
-        os.rmdir(old)
-        os.rename(out, old)
-    os.rename(work, out)
+    try:
+        if os.path.exists(out):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)[:32]}-old-", dir=os.path.dirname(out))
+            os.rmdir(old)
+            os.rename(out, old)
+        os.rename(work, out)
+    except OSError as err:
+        if old and os.path.exists(old) and not os.path.exists(out):
+            os.rename(old, out)  # put the earlier report back
+        raise UserError(f"cannot put the report in place at {out}: {err.strerror or err}") from None
     if old:
         shutil.rmtree(old, ignore_errors=True)
 
 
 def main(argv=None):
-    """Run the steps, write the pages and the manifest, then put the report in place."""
+    """Check the folders and earlier runs, run the steps, write the pages and the manifest, then put the report
+    in place."""
     args = build_parser().parse_args(argv)
     args.data = os.path.abspath(kmnist.data_root(args.data))  # the Part 1 commands get it through KMNIST_DATA
     out = os.path.abspath(args.out)
     steps = plan(sorted(set(args.parts)), args.quick, args.seed, args.nets)
-    work, earlier = prepare(args)
+    check_out(args, out)
+    earlier = read_earlier(args, steps)
+    work = make_work(args, out, earlier)
     try:
         total = run_steps(steps, work, earlier, args)
         blocks = document(args, steps, work, total)
@@ -160,7 +228,7 @@ def main(argv=None):
         atomic_write_text(to_markdown(blocks), os.path.join(work, "report.md"))
         manifest = records.Record("report.py", argv, vars(args))
         manifest.results.update(quick=args.quick, steps={
-            s.name: {"command": s.command(args.out), "args": s.args(), "status": s.status,
+            s.name: {"command": s.command(shown_path(args.out)), "args": s.args(), "status": s.status,
                      "seconds": round(s.seconds, 3),
                      "record": s.record, "message": s.message, "data": data_of(s, args)}
             for s in steps})

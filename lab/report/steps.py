@@ -7,6 +7,7 @@ process with the report's folder as working directory; its printed output
 goes to logs/<step>.txt and its run record (JSON) says what it computed.
 """
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -44,7 +45,7 @@ class Step:
     def command(self, out):
         """The command line that reproduces this step from the folder report.py was run in."""
         words = ["python3", *(os.path.join(out, w[len("@"):]) if w.startswith("@") else w for w in self.argv)]
-        return " ".join(words)
+        return shlex.join(words)  # quoted where needed: pasted into a POSIX shell, it runs as it is
 
     def args(self):
         """The arguments as run inside the report's folder."""
@@ -93,14 +94,20 @@ def plan(parts, quick=False, seed=None, nets=("lin", "full", "conv")):
 
 
 def run_step(step, folder, env):
-    """Run one step inside ``folder``; sets its status, seconds and message."""
-    os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+    """Run one step inside ``folder``; sets its status, seconds and message (a step that cannot start fails)."""
     script, *rest = step.args()
     started = time.perf_counter()
-    with open(os.path.join(folder, "logs", step.name + ".txt"), "w", encoding="utf-8") as log:
-        done = subprocess.run([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder, env=env,
-                              stdout=log, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-        log.write(done.stderr)
+    try:
+        os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+        with open(os.path.join(folder, "logs", step.name + ".txt"), "w", encoding="utf-8") as log:
+            done = subprocess.run([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder, env=env,
+                                  stdout=log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                  encoding="utf-8", errors="replace")  # its messages, whatever the locale
+            log.write(done.stderr)
+    except OSError as err:
+        step.seconds, step.status = time.perf_counter() - started, "failed"
+        step.message = f"could not run it: {err.strerror or err}"
+        return
     step.seconds = time.perf_counter() - started
     if done.returncode == 0 and os.path.isfile(os.path.join(folder, step.record)):
         step.status = "ok"
