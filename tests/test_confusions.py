@@ -1,0 +1,61 @@
+"""Why characters are confused (lab/characters/confusions.py) against hand-built images."""
+import re
+
+import numpy as np
+import pytest
+
+from lab.characters import confusions
+
+
+def blank():
+    return np.zeros((28, 28))
+
+
+def test_heaviest_region_by_hand():
+    w = blank()
+    w[20:28, 0:9] = 1.0  # 72 pixels in the bottom left
+    w[0:9, 19:28] = 0.5  # 81 half pixels in the top right
+    name, share = confusions.heaviest_region(w)
+    assert name == "bottom left" and share == pytest.approx(72 / (72 + 40.5))
+
+
+def test_pair_numbers_from_images_built_by_hand():
+    """Two classes of images; the numbers must equal numpy's own correlations computed here."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(10, 28, 28))
+    labels = np.repeat(np.arange(10), 5)
+    images = base[labels] + 0.3 * rng.normal(size=(50, 28, 28))
+    predicted = labels.copy()
+    predicted[[5, 6]] = 2  # two ki (class 1) read as su (class 2)
+    weights = rng.normal(size=(10, 28, 28))
+    rows = confusions.explain_pairs(images, labels, predicted, [("ki", "su", 2)], weights)
+    row = rows[0]
+    means = np.stack([images[labels == k].mean(0) for k in range(10)])
+    r = np.corrcoef(means[1].ravel(), means[2].ravel())[0, 1]
+    assert row["means_r"] == pytest.approx(r)
+    all_r = np.corrcoef(means.reshape(10, -1))[np.triu_indices(10, 1)]
+    assert row["pairs_less_alike"] == int((all_r < r).sum()) and row["pairs"] == 45
+    mis_true = np.mean([np.corrcoef(images[i].ravel(), means[1].ravel())[0, 1] for i in (5, 6)])
+    mis_chosen = np.mean([np.corrcoef(images[i].ravel(), means[2].ravel())[0, 1] for i in (5, 6)])
+    right_true = np.mean([np.corrcoef(images[i].ravel(), means[1].ravel())[0, 1] for i in (7, 8, 9)])
+    assert (row["misread_r_true"], row["misread_r_chosen"], row["right_r_true"]) == pytest.approx(
+        (mis_true, mis_chosen, right_true))
+    assert row["misread_examples"] == [5, 6] and row["count"] == 2 and row["of"] == 5
+    assert set(row["typical_true"]) <= {7, 8, 9} and set(row["typical_chosen"]) <= {10, 11, 12, 13, 14}
+    diff = weights[1] - weights[2]
+    assert row["weight_for_true"][0] == confusions.heaviest_region(np.clip(diff, 0, None))[0]
+
+
+def test_sentences_carry_the_rows_numbers():
+    row = {"true": "ma", "chosen": "su", "count": 156, "of": 1000, "means_r": 0.8123, "pairs_less_alike": 42,
+           "pairs": 45, "misread_r_true": 0.44, "misread_r_chosen": 0.43, "right_r_true": 0.58,
+           "weight_for_true": ("bottom centre", 0.24), "weight_for_chosen": ("top right", 0.18)}
+    text = confusions.pair_sentences("NetLin", row)[0]
+    assert "156 times (15.6% of the 1000 ma's" in text and "correlate at 0.81" in text
+    assert "less like the mean ma (r 0.44) than the ma's it reads right (r 0.58)" in text
+    assert "about as much like the mean su (r 0.43)" in text
+    assert "bottom centre of the picture (24%" in text and "top right (18%)" in text
+    row.update(misread_r_true=0.70, misread_r_chosen=0.50)
+    text = confusions.pair_sentences("NetLin", row)[0]
+    assert "more like the mean ma (r 0.70)" in text and "less like the mean su (r 0.50)" in text
+    assert not re.search(r"speak for", confusions.pair_sentences("NetFull", {**row, "weight_for_true": None})[0])
