@@ -188,6 +188,7 @@ def _machine(ctx, name):
                              "nearest state"], rows,
                    "The machine run on the input symbols alone over fresh sequences: the share of the deterministic "
                    "symbols it predicts (probability above 0.5), against the network."))
+    blocks += _beyond_note(r["validation"], ctx.source(step))
     if r.get("context_summary"):
         summary = r["context_summary"]
         blocks.append(("table", ["cell unit", "phase", "mean change per symbol", "sd", "counts steadily"],
@@ -198,9 +199,74 @@ def _machine(ctx, name):
     return blocks
 
 
+def _beyond_note(rows, source):
+    """A sentence under the validation table saying what "stuck" and the machine's score beyond the range mean."""
+    beyond = next((row for row in rows if row["set"].startswith("beyond")), None)
+    if beyond is None:
+        return []
+    return [("text", f"Beyond the training range ({beyond['set'][len('beyond '):].strip('()')}) the machine is right "
+                     f"on {beyond['machine_right']:.2%} of the {beyond['deterministic']} deterministic symbols: it was "
+                     "extracted from strings with n up to the training n, so a longer string soon brings a transition "
+                     "it never saw (a string with more A's than any in training brings one more A than it has a state "
+                     f"for), and from there it has no state. \"stuck\" counts those positions, {beyond['stuck']} here, "
+                     f"all scored wrong. The network itself gets {beyond['network_right']:.2%}; where and why it goes "
+                     f"wrong is measured in the explanation below. From {source}.")]
+
+
+EXPLAIN_TITLES = {"anb2n_srn2": "How the SRN predicts a^n b^2n", "anb2nc3n_lstm3": "How the LSTM counts a^n b^2n c^3n"}
+EXPLAIN_FIGURES = {
+    "_flow.jpg": "Each symbol's map of the hidden state: arrows from h to f(h) (a quarter of their length), the map's "
+                 "fixed points (filled: attracting, open: repelling, x: saddle) and slow points (grey), the line "
+                 "where P(A) = P(B), and the path of the longest training string",
+    "_space.jpg": "One string of each n = 1..8 in the hidden space (dashed: beyond the training range), the two sides "
+                  "of the decision line shaded and named, the first wrong prediction of each longer string as a red x",
+    "_explain.jpg": "Each unit (cells first for the LSTM) along one string of each n = 1..8: the dotted lines are the "
+                    "thresholds that decide the predictions, the red x's the first wrong predictions beyond the range"}
+
+
+def _explanation(ctx, name):
+    """The measured explanation of one network: sentences, the deciding units, the rates, the figures."""
+    step = f"explain_{name}"
+    if step not in ctx.steps:
+        return []
+    record = ctx.record(step)
+    if record is None:
+        return [ctx.problem(step)]
+    r, source = record["results"], ctx.source(step)
+    a = r["analysis"]
+    blocks = [("heading", EXPLAIN_TITLES.get(name, f"How the network solves {a['lang']}")),
+              ("list", r["sentences"], f"Every number above is a measurement of this network. {source}")]
+    blocks.append(("table", ["prediction", "deciding unit", "threshold", "separates", "network right"],
+                   [[f"{d['then']} after the last {d['phase']}", d["unit"], f"{d['direction']} {d['threshold']:.2f}",
+                     f"{d['separates']:.0%}", f"{d['network_right']:.0%}"] for d in a["decisions"]],
+                   f"The unit whose value decides each deterministic prediction on strings with n = 1..{a['length']}. "
+                   f"{source}"))
+    blocks.append(("table", ["unit", "phase", "rate per symbol", "r^2", "spread", "verdict"],
+                   [[row["unit"], row["phase"], f"{row['rate']:+.3f}", f"{row['r2']:.2f}", f"{row['spread']:.3f}",
+                     row["verdict"]] for row in a["rates"]],
+                   "Each unit's change per symbol within each phase: a straight line over the symbols of the phase "
+                   "(one slope, an intercept per string); a unit counts when r^2 >= 0.9 and |rate| >= 0.05. "
+                   f"{source}"))
+    for suffix, caption in EXPLAIN_FIGURES.items():
+        for path in ctx.figures(record, suffix):
+            blocks.append(("figure", path, f"{caption}. {source}"))
+    return blocks
+
+
+def _legend(ctx):
+    """What the language-state names mean, for the languages of the report's Part 3 runs."""
+    from lab.recurrent.languages import make_language
+    from lab.recurrent.states import LanguageStates
+
+    lines = [f"{lang}: {LanguageStates(make_language(lang)).legend()[len('names: '):]}"
+             for lang, name in (("anb2n", "anb2n_srn2"), ("anb2nc3n", "anb2nc3n_lstm3"))
+             if f"train_{name}" in ctx.steps]
+    return [("list", lines, "The names of the language's states, as the figures and tables use them.")] if lines else []
+
+
 def part3(ctx):
-    """The SRN on a^n b^2n and the LSTM on a^n b^2n c^3n: training, hidden units, machine, counting."""
-    blocks = []
+    """The SRN on a^n b^2n and the LSTM on a^n b^2n c^3n: training, hidden units, machine, how it counts."""
+    blocks = _legend(ctx)
     for name, label in (("anb2n_srn2", "SRN with 2 hidden units on a^n b^2n"),
                         ("anb2nc3n_lstm3", "LSTM with 3 hidden units on a^n b^2n c^3n")):
         if f"train_{name}" not in ctx.steps:
@@ -211,6 +277,7 @@ def part3(ctx):
         blocks += _hidden(ctx, f"context_{name}", "Cell (context) units")
         if ctx.record(f"train_{name}") is not None:
             blocks += _machine(ctx, name)
+            blocks += _explanation(ctx, name)
     return blocks
 
 

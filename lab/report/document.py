@@ -10,6 +10,7 @@ A document is a list of blocks, each a tuple whose first item says what it is:
     ("table", header, rows, caption)  a table; cells are text
     ("figure", path, caption)         an image beside the page (path relative to it)
     ("code", text, caption)           preformatted text (printed tables, equations)
+    ("list", items, caption)          a bulleted list of sentences
 
 Both renderers give the same content in the same order, so the Markdown
 holds everything the page shows. The page needs no network and no JavaScript.
@@ -76,6 +77,8 @@ HTML = {  # block kind -> its HTML, given the block's items after the kind
                                      f"<figcaption>{_caption_html(caption)}</figcaption></figure>"),
     "code": lambda text, caption: f"<pre>{html.escape(text)}</pre>" + (
         f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
+    "list": lambda items, caption: "<ul>" + "".join(f"<li>{_caption_html(i)}</li>" for i in items) + "</ul>" + (
+        f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
 }
 
 
@@ -113,6 +116,7 @@ MARKDOWN = {  # block kind -> its Markdown
     "table": _md_table,
     "figure": lambda path, caption: f"![{caption.replace('`', '')}]({path})\n\n*{caption}*",
     "code": lambda text, caption: f"```\n{text}\n```" + (f"\n\n*{caption}*" if caption else ""),
+    "list": lambda items, caption: "\n".join(f"- {i}" for i in items) + (f"\n\n*{caption}*" if caption else ""),
 }
 
 

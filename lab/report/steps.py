@@ -90,6 +90,9 @@ def plan(parts, quick=False, seed=None, nets=("lin", "full", "conv")):
             steps.append(Step(f"fsm_{name}", 3, f"state machine of the {model.upper()}",
                               ["seq_fsm.py", *which, *q("seq_fsm.py"), *seed_flag, *places],
                               f"part3/plot/{name}_fsm.json", needs=f"train_{name}"))
+            steps.append(Step(f"explain_{name}", 3, f"how the {model.upper()} solves {lang}",
+                              ["seq_explain.py", *which, *seed_flag, *places],
+                              f"part3/plot/{name}_explain.json", needs=f"train_{name}"))
     return steps
 
 
