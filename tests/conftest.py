@@ -113,3 +113,62 @@ def default_signals():
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def make_noisy_kmnist(root, train=300, test=100, seed=0):
+    """Write a harder synthetic KMNIST under root/KMNIST/raw: each class a faint bar at its own row in strong noise.
+
+    A network learns it over several epochs without reaching 100%, so that the first and the last epoch
+    differ in loss and accuracy. Returns (train_images, train_labels, test_images, test_labels) as numpy arrays.
+    """
+    rng = np.random.default_rng(seed)
+    folder = os.path.join(root, "KMNIST", "raw")
+    os.makedirs(folder, exist_ok=True)
+    arrays = []
+    for count in (train, test):
+        labels = (np.arange(count) % 10).astype(np.uint8)
+        rng.shuffle(labels)
+        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            rows = slice(2 + 2 * label, 4 + 2 * label)
+            images[i, rows, 4:24] = np.maximum(images[i, rows, 4:24], 140)
+        arrays += [images, labels]
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    for name, array, magic in zip(names, arrays, (2051, 2049, 2051, 2049)):
+        write_idx(os.path.join(folder, name), array, magic)
+    return arrays
+
+
+import io  # noqa: E402  (the helpers below were added after the fixtures)
+
+
+class LineHook(io.StringIO):
+    """A stdout for running a command in-process: keeps the text and calls ``on_line(line)`` on each line.
+
+    ``on_line`` may raise KeyboardInterrupt, which acts as Ctrl-C at that point of the run.
+    """
+
+    def __init__(self, on_line=None):
+        super().__init__()
+        self.on_line, self.pending = on_line, ""
+
+    def write(self, text):
+        count = super().write(text)
+        if self.on_line is not None:
+            self.pending += text
+            *lines, self.pending = self.pending.split("\n")
+            for line in lines:
+                self.on_line(line)
+        return count
+
+
+def run_command(main, argv, on_line=None):
+    """Run a command's ``main(argv)`` in-process as its command line would; returns (exit status, stdout, stderr)."""
+    import contextlib
+
+    from lab.common.errors import run_main
+
+    out, err = LineHook(on_line), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = run_main(main, argv)
+    return status, out.getvalue(), err.getvalue()
