@@ -8,6 +8,7 @@ or was skipped shows why instead of its results.
 import os
 
 from lab.common.records import read_record
+from lab.report.viewer import views
 
 PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
                3: "Part 3: hidden-unit dynamics of recurrent networks"}
@@ -250,6 +251,11 @@ def _explanation(ctx, name):
     for suffix, caption in EXPLAIN_FIGURES.items():
         for path in ctx.figures(record, suffix):
             blocks.append(("figure", path, f"{caption}. {source}"))
+    for view in views(a):
+        blocks.append(("viewer", f"{name}_{view['title'].replace(' ', '_')}", view,
+                       f"The {view['title']} of the {a['model'].upper()} in 3-D, one string of each n = 1.."
+                       f"{a['length']} (the record's trajectories), each state coloured and named by the "
+                       f"language's state: A's red, B's green, C's blue, lighter as the phase goes on. {source}"))
     return blocks
 
 

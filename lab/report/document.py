@@ -11,12 +11,18 @@ A document is a list of blocks, each a tuple whose first item says what it is:
     ("figure", path, caption)         an image beside the page (path relative to it)
     ("code", text, caption)           preformatted text (printed tables, equations)
     ("list", items, caption)          a bulleted list of sentences
+    ("viewer", name, view, caption)   a 3-D view that turns with the mouse (lab.report.viewer), page only
 
 Both renderers give the same content in the same order, so the Markdown
-holds everything the page shows. The page needs no network and no JavaScript.
+holds everything the page shows, but for the 3-D views that turn (the
+Markdown points to the page for them; the static views are there too). The
+page needs no network: its one script, the viewer, is written into it.
 """
 import html
+import json
 import re
+
+from lab.report.viewer import script
 
 NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(%| s|/\d+)?$")  # cells that are numbers are right-aligned
 
@@ -38,6 +44,12 @@ pre { background: #f7f7f7; border: 1px solid #ddd; padding: .5rem; overflow-x: a
 .note { background: #fff6d6; border-left: 4px solid #e0a800; padding: .5rem .8rem; }
 .failed { background: #fde8e8; border-left: 4px solid #c62828; padding: .5rem .8rem; white-space: pre-wrap; }
 nav ul { columns: 2; }
+.viewer3d canvas { border: 1px solid #ddd; cursor: grab; touch-action: none; max-width: 100%; }
+.viewer3d .legend span { display: inline-block; margin: 0 .5rem .2rem 0; font-size: .8rem; white-space: nowrap; }
+.viewer3d .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .2rem;
+                      vertical-align: middle; border: 1px solid #888; }
+.viewer3d button { font-size: .85rem; margin-right: .4rem; }
+@media print { .viewer3d { display: none; } }
 @media print { body { max-width: none; font-size: 10pt; } h2 { page-break-before: always; }
                pre, table { page-break-inside: avoid; } }
 """
@@ -66,6 +78,16 @@ def _html_note(text):
     return f'<p class="{cls}">{_caption_html(text)}</p>'
 
 
+def _html_viewer(name, view, caption):
+    legend = "".join(f'<span><i style="background:{c}"></i>{html.escape(n)}</span>' for n, c in view["legend"])
+    data = json.dumps(view).replace("</", "<\\/")
+    return (f'<figure class="viewer3d" data-name="{html.escape(name)}"><canvas width="640" height="520"></canvas>'
+            '<div><button class="reset" type="button">Reset view</button><button class="save" type="button">'
+            'Save as PNG</button> drag the picture to turn it</div>'
+            f'<div class="legend">{legend}</div><script type="application/json">{data}</script>'
+            f"<figcaption>{_caption_html(caption)}</figcaption></figure>")
+
+
 HTML = {  # block kind -> its HTML, given the block's items after the kind
     "title": lambda text: f"<h1>{html.escape(text)}</h1>",
     "section": lambda sid, text: f'<h2 id="{sid}">{html.escape(text)}</h2>',
@@ -79,6 +101,7 @@ HTML = {  # block kind -> its HTML, given the block's items after the kind
         f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
     "list": lambda items, caption: "<ul>" + "".join(f"<li>{_caption_html(i)}</li>" for i in items) + "</ul>" + (
         f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
+    "viewer": _html_viewer,
 }
 
 
@@ -91,6 +114,8 @@ def to_html(blocks):
         body.append(HTML[kind](*items))
         if kind == "title" and links:
             body.append(f"<nav><ul>{links}</ul></nav>")
+    if any(b[0] == "viewer" for b in blocks):
+        body.append(f"<script>\n{script()}</script>")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
@@ -117,6 +142,8 @@ MARKDOWN = {  # block kind -> its Markdown
     "figure": lambda path, caption: f"![{caption.replace('`', '')}]({path})\n\n*{caption}*",
     "code": lambda text, caption: f"```\n{text}\n```" + (f"\n\n*{caption}*" if caption else ""),
     "list": lambda items, caption: "\n".join(f"- {i}" for i in items) + (f"\n\n*{caption}*" if caption else ""),
+    "viewer": lambda name, view, caption: f"*{caption} (This view turns with the mouse in index.html; the static "
+                                          "views above show it from three angles.)*",
 }
 
 
