@@ -75,7 +75,9 @@ def part1(ctx):
         blocks.insert(0, ("table", ["net", "test accuracy", "right", "independent parameters", "arithmetic",
                                     "wall time"], rows,
                           "Test accuracy after the last epoch; parameters counted layer by layer; wall time of the "
-                          "whole run (data, training, tests, plots)."))
+                          "whole run (data, training, tests, plots). From "
+                          + "; ".join(ctx.source(name) for name, _ in nets if name in ctx.steps and ctx.record(name))
+                          + "."))
     for name, title in nets:
         record = ctx.record(name) if name in ctx.steps else None
         if record is None:
@@ -95,6 +97,25 @@ def part1(ctx):
         for suffix, caption in captions.items():
             for path in ctx.figures(record, suffix):
                 blocks.append(("figure", path, f"{caption}, {title}. {ctx.source(name)}"))
+    return blocks + _why_confused(ctx, nets)
+
+
+def _why_confused(ctx, nets):
+    """Why these characters are confused: per net, the measured sentences and the pairs' figure."""
+    blocks = []
+    for name, title in nets:
+        record = ctx.record(name) if name in ctx.steps else None
+        if record is None or not record["results"].get("why_confused"):
+            continue
+        if not blocks:
+            blocks.append(("heading", "Why these characters are confused"))
+        blocks.append(("list", record["results"]["why_confused"],
+                       f"{title}: its three most-confused pairs, measured on the test images. From {ctx.source(name)}."))
+        for path in ctx.figures(record, "_pairs.jpg"):
+            blocks.append(("figure", path, f"{title}'s most-confused pairs: the two characters' mean test images, their "
+                                           "difference (red: darker in the true character), for NetLin the difference "
+                                           "of the two weight images (red pixels speak for the true character), then "
+                                           f"misread examples (red frames) beside ones read right. {ctx.source(name)}"))
     return blocks
 
 
@@ -153,15 +174,28 @@ def _training(ctx, name, label):
     return blocks
 
 
+def _view_caption(path, what):
+    """What one seq_plot.py figure shows, from its file name: which units, which view."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    unit = "cell unit" if "_context" in stem else "hidden unit"
+    tail = stem.rsplit("_", 1)[1]
+    if "_3d_" in stem:
+        angle = {"front": "from the front", "side": "from the side", "top": "from the top"}.get(tail, tail)
+        return f"{what}: {unit}s 0, 1 and 2 in 3-D, seen {angle}"
+    if len(tail) == 2 and tail.isdigit():
+        return f"{what}: {unit} {tail[0]} (across) against {unit} {tail[1]} (up)"
+    return what
+
+
 def _hidden(ctx, step, what):
-    """The hidden-unit (or cell-unit) figures of a seq_plot.py step."""
+    """The hidden-unit (or cell-unit) figures of a seq_plot.py step, each captioned with its units and view."""
     if step not in ctx.steps:
         return []
     record = ctx.record(step)
     if record is None:
         return [ctx.problem(step)]
-    return [("figure", path, f"{what}, each point a state the network visited, coloured by the language's state. "
-                             f"{ctx.source(step)}") for path in ctx.figures(record, ".jpg")]
+    return [("figure", path, f"{_view_caption(path, what)}; each point a state the network visited, coloured by "
+                             f"the language's state. {ctx.source(step)}") for path in ctx.figures(record, ".jpg")]
 
 
 def _machine(ctx, name):
@@ -188,7 +222,7 @@ def _machine(ctx, name):
     blocks.append(("table", ["set", "deterministic", "machine right", "network right", "machine = network", "stuck",
                              "nearest state"], rows,
                    "The machine run on the input symbols alone over fresh sequences: the share of the deterministic "
-                   "symbols it predicts (probability above 0.5), against the network."))
+                   f"symbols it predicts (probability above 0.5), against the network. From {ctx.source(step)}."))
     blocks += _beyond_note(r["validation"], ctx.source(step))
     if r.get("context_summary"):
         summary = r["context_summary"]
@@ -196,7 +230,8 @@ def _machine(ctx, name):
                        [[row["unit"], row["phase"], f"{row['rate']:+.3f}", f"{row['sd']:.3f}",
                          "yes" if row["steady"] else "no"] for row in summary],
                        "How the LSTM's cell units change within each phase; a unit counts steadily when the sd of "
-                       "its change is at most a quarter of the mean change (and the mean is at least 0.05)."))
+                       "its change is at most a quarter of the mean change (and the mean is at least 0.05). "
+                       f"From {ctx.source(step)}."))
     return blocks
 
 

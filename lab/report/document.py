@@ -37,7 +37,7 @@ th, td { border: 1px solid #bbb; padding: .2rem .5rem; text-align: left; vertica
 td.num { text-align: right; white-space: nowrap; }
 th { background: #eef1f5; }
 figure { margin: 1rem 0; page-break-inside: avoid; break-inside: avoid; }
-figure img { max-width: min(100%, 42rem); height: auto; border: 1px solid #ddd; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption, .caption { font-size: .85rem; color: #555; margin-top: .2rem; }
 code { font-size: .85rem; background: #f4f4f4; padding: 0 .2rem; }
 pre { background: #f7f7f7; border: 1px solid #ddd; padding: .5rem; overflow-x: auto; font-size: .8rem; }
@@ -95,7 +95,8 @@ HTML = {  # block kind -> its HTML, given the block's items after the kind
     "text": lambda text: f"<p>{_caption_html(text)}</p>",
     "note": _html_note,
     "table": _html_table,
-    "figure": lambda path, caption: (f'<figure><img src="{html.escape(path)}" alt="{html.escape(caption)}">'
+    "figure": lambda path, caption: (f'<figure><a href="{html.escape(path)}" title="full size">'
+                                     f'<img src="{html.escape(path)}" alt="{html.escape(caption)}"></a>'
                                      f"<figcaption>{_caption_html(caption)}</figcaption></figure>"),
     "code": lambda text, caption: f"<pre>{html.escape(text)}</pre>" + (
         f'<div class="caption">{_caption_html(caption)}</div>' if caption else ""),
