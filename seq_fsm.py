@@ -36,7 +36,7 @@ import numpy as np
 from lab.machines import extract as fx
 from lab.machines.naming import state_names, state_slots
 from lab.machines.text import machine_dict, machine_dot, machine_table, merged_groups
-from lab.machines.validation import choose_machine, fresh, grammar_agreement, report_minimal, validate
+from lab.machines.validation import best_machine, fresh, grammar_agreement, report_minimal, try_machines, validate
 from lab.recurrent.counting import context_summary
 from lab.recurrent.states import LanguageStates
 from lab.machines.drawing import context_figure, graph_figure, scatter_figure
@@ -48,8 +48,8 @@ from lab.common.figures import pyplot, save_figure
 from lab.common.errors import run_main
 from lab.common.compute import seed_everything, torch_threads
 from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.settings import MachineSettings
 from lab.recurrent.tracing import collect_states, gather
-from lab.recurrent.training import settings_for
 
 
 def build_parser():
@@ -79,71 +79,79 @@ def build_parser():
 
 def main(argv=None):
     """Extract, print, draw and validate the machine; for an LSTM on a counting language, the context units too."""
-    args = build_parser().parse_args(argv)
-    model, ckpt, path = resolve_checkpoint(args, settings_for(args.lang, args.model, args.embed)["hid"])
+    settings = MachineSettings.from_args(build_parser().parse_args(argv))
+    model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]
-    lang = language_for(config, args.length, path)
-    record = Record("seq_fsm.py", argv, vars(args))
-    record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"))
+    lang = language_for(config, settings.length, path)
+    record = Record("seq_fsm.py", argv, settings.as_config())
     name = series_name(lang.tag, config["model"], config["num_hid"])
-    with torch_threads(args.threads):
-        seed_everything(args.seed)
+    with torch_threads(settings.threads):
+        seed_everything(settings.seed)
         print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units); "
-              f"clustering the states of {args.sequences} fresh sequences")
-        machine, fit = extract(args, model, lang, record.results)
-        shown = name_states(args, machine, fit, lang, record.results)
-        written = draw(args, shown, fit, lang, name, config)
-        analyse(args, model, machine, shown["minimal"], lang, config, name, record.results, written)
-    record.wrote(*written)
-    record.write(os.path.join(args.plot_path, name + "_fsm.json"), threads=args.threads)
+              f"clustering the states of {settings.sequences} fresh sequences")
+        machine, fit, chosen = extract(settings, model, lang)
+        shown, named = name_states(settings, machine, fit, lang)
+        written = draw(settings, shown, fit, lang, name, config)
+        checked, drawn = analyse(settings, model, machine, shown["minimal"], lang, config, name)
+        for item in written + drawn:
+            print(f"wrote {item}")
+    record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"), **chosen, **named, **checked)
+    record.wrote(*written, *drawn)
+    record.write(os.path.join(settings.plot_path, name + "_fsm.json"), threads=settings.threads)
     return 0
 
 
-def extract(args, model, lang, results):
-    """Choose the number of states, extract the machine and print it; returns (machine, the fitted data)."""
-    fit = gather(model, lang, fresh(lang, args.seed, 0, args.sequences))
-    select = gather(model, lang, fresh(lang, args.seed, 1, args.sequences))
-    if args.states:
-        print(f"number of states: --states {args.states}")
+def extract(settings, model, lang):
+    """Choose the number of states, extract the machine and print it.
+
+    Returns (machine, the fitted data with each point's state as ``labels``,
+    the record's results: a row per machine tried and whether one met the
+    criterion).
+    """
+    fit = gather(model, lang, fresh(lang, settings.seed, 0, settings.sequences))
+    select = gather(model, lang, fresh(lang, settings.seed, 1, settings.sequences))
+    if settings.states:
+        print(f"number of states: --states {settings.states}")
     else:
-        print(f"number of states: the fewest whose machine, run on the inputs of {args.sequences} other fresh "
+        print(f"number of states: the fewest whose machine, run on the inputs of {settings.sequences} other fresh "
               f"sequences, predicts the deterministic symbols as well as the network and stays within "
-              f"mean TV {args.tv} of it")
-    sweep = results.setdefault("sweep", [])
-    machine, labels, _, met = choose_machine(fit, select, lang, args, sweep=sweep)
-    if not args.states and not met:
-        print(f"no machine with up to {args.max_states} states met the criterion; "
+              f"mean TV {settings.tv} of it")
+    tried = try_machines(fit, select, lang, settings)
+    machine, labels, _, met = best_machine(tried)
+    if not settings.states and not met:
+        print(f"no machine with up to {settings.max_states} states met the criterion; "
               f"keeping the best one found ({machine.num_states} states)")
-    results["criterion_met"] = bool(met)
     fit["labels"] = labels
-    return machine, fit
+    return machine, fit, {"sweep": [attempt.row() for attempt in tried], "criterion_met": bool(met)}
 
 
-def name_states(args, machine, fit, lang, results):
-    """Merge equivalent states, name the states of both machines, and record both.
+def name_states(settings, machine, fit, lang):
+    """Merge equivalent states and name the states of both machines.
 
-    Returns a dict for ``draw``: the machine to show (merged, or with --raw
-    the extracted one), its names, their share of the points and the keys,
-    the raw machine and the block of each raw state in the shown one.
+    Returns a dict for ``draw`` (the machine to show: merged, or with --raw
+    the extracted one; its names, their share of the points and the keys,
+    the raw machine and the block of each raw state in the shown one) and
+    the record's results (both machines).
     """
     minimal = fx.minimize(machine)
-    merged, block = (machine, np.arange(machine.num_states)) if args.raw else minimal
+    merged, block = (machine, np.arange(machine.num_states)) if settings.raw else minimal
     namer = LanguageStates(lang)
     keys = namer.keys(fit["symbol"], fit["first"], fit["state"])
     raw_names, _, raw_shares = state_names(machine, fit["labels"], keys, namer)
     names, major, shares = state_names(merged, block[fit["labels"]], keys, namer)
-    results.update(shown="raw" if args.raw else "merged",
+    results = dict(shown="raw" if settings.raw else "merged",
                    machine=machine_dict(merged, lang.symbols, names, shares),
                    raw_machine=machine_dict(machine, lang.symbols, raw_names, raw_shares))
-    return {"machine": merged, "names": names, "shares": shares, "slots": state_slots(names, major, namer),
-            "raw": machine, "block": block, "namer": namer, "minimal": minimal}
+    shown = {"machine": merged, "names": names, "shares": shares, "slots": state_slots(names, major, namer),
+             "raw": machine, "block": block, "namer": namer, "minimal": minimal}
+    return shown, results
 
 
-def draw(args, shown, fit, lang, name, config):
+def draw(settings, shown, fit, lang, name, config):
     """Print the shown machine's table and write its DOT text and two figures; returns the paths."""
     symbols, machine, raw, names = lang.symbols, shown["machine"], shown["raw"], shown["names"]
     print(f"\nextracted machine for {name}: {raw.num_states} states (the k-means clusters and the start)")
-    if args.raw:
+    if settings.raw:
         print("shown below and drawn: the extracted machine, before merging (--raw)")
     else:
         _, merged = merged_groups(shown["block"], machine.num_states)
@@ -152,28 +160,32 @@ def draw(args, shown, fit, lang, name, config):
     print(shown["namer"].legend())
     print(machine_table(machine, symbols, names, shown["shares"]))
     plt = pyplot(False)
-    prefix = os.path.join(args.plot_path, name)
+    prefix = os.path.join(settings.plot_path, name)
     positions = graph_layout(machine, shown["slots"])
     written = [prefix + "_fsm.dot"]
     atomic_write_text(machine_dot(machine, symbols, name, names, positions), written[-1])
     unit = "hidden + cell" if config["model"] == "lstm" else "hidden"
-    which = "extracted states, before merging" if args.raw else f"states, merged from {raw.num_states}"
+    which = "extracted states, before merging" if settings.raw else f"states, merged from {raw.num_states}"
     title = f"{name}: {machine.num_states} {which} ({unit} units)"
     written.append(save_figure(scatter_figure(plt, fit["features"], fit["labels"], machine, fit["start"], symbols,
                                               title, unit, names, (raw, shown["block"])),
                                prefix + "_fsm.jpg", dpi=100))
-    which = "extracted machine, before merging" if args.raw else "merged machine"
+    which = "extracted machine, before merging" if settings.raw else "merged machine"
     written.append(save_figure(graph_figure(plt, machine, symbols, f"{name}: {which}, {machine.num_states} states",
                                             names, positions), prefix + "_fsm_graph.jpg", dpi=100))
     return written
 
 
-def analyse(args, model, machine, merged, lang, config, name, results, written):
+def analyse(settings, model, machine, merged, lang, config, name):
     """Validate the machine and check the merged one (``merged``: fsm_extract.minimize's machine and blocks);
-    Reber: agreement with the grammar; an LSTM counting: its context units."""
+    Reber: agreement with the grammar; an LSTM counting: its context units.
+
+    Returns (the record's results, the files written).
+    """
     print("\nthe extracted machine (before merging) is validated; the merged machine is checked after it")
-    data, _ = validate(machine, model, lang, args, rows=results.setdefault("validation", []))
-    minimal, results["merged"] = report_minimal(machine, *merged, data)
+    data, rows = validate(machine, model, lang, settings)
+    minimal, summary = report_minimal(machine, *merged, data)
+    results, written = {"validation": rows, "merged": summary}, []
     if not lang.counting:
         results["grammar_agreement"] = grammar_agreement(
             [("extracted machine", machine), ("merged machine", minimal)], data)
@@ -183,10 +195,9 @@ def analyse(args, model, machine, merged, lang, config, name, results, written):
         trace = collect_states(model, lang, [shown])
         fig = context_figure(pyplot(False), trace, shown[0][:-1], lang.symbols,
                              f"{name}: cell and hidden units along strings with n = 1..{lang.length}")
-        written.append(save_figure(fig, os.path.join(args.plot_path, name + "_context.jpg"), dpi=100))
+        written.append(save_figure(fig, os.path.join(settings.plot_path, name + "_context.jpg"), dpi=100))
     print(f"\nnumber of states: {machine.num_states} ({minimal.num_states} after merging equivalent states)")
-    for item in written:
-        print(f"wrote {item}")
+    return results, written
 
 
 if __name__ == "__main__":

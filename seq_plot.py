@@ -32,8 +32,8 @@ from lab.common.options import positive, seed_number
 from lab.common.figures import pyplot
 from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
 from lab.recurrent.plots import cube_figure, pair_figure, save_plots
+from lab.recurrent.settings import PlotSettings
 from lab.recurrent.tracing import collect_states, format_steps
-from lab.recurrent.training import settings_for
 
 
 def build_parser():
@@ -47,14 +47,13 @@ def build_parser():
     return p
 
 
-def load(args):
-    """The checkpoint the flags name, its config and language; prints what was loaded."""
-    default_hid = settings_for(args.lang, args.model, args.embed)["hid"]
-    model, ckpt, path = resolve_checkpoint(args, default_hid)
+def load(settings):
+    """The checkpoint the settings name, its config and language; prints what was loaded."""
+    model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]
-    if args.context and config["model"] != "lstm":
+    if settings.context and config["model"] != "lstm":
         raise UserError("--context plots an LSTM's cell states; this checkpoint is an SRN")
-    lang = language_for(config, args.length, path)
+    lang = language_for(config, settings.length, path)
     print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units, "
           f"{ckpt.get('seen', '?')} sequences seen)")
     return model, ckpt, path, lang
@@ -108,13 +107,13 @@ def weight_text(model, symbols):
     return "\n".join(lines)
 
 
-def print_activations(model, lang, args):
+def print_activations(model, lang, settings):
     """Print the weights, then each fresh sequence step by step; returns the traced data."""
     print(weight_text(model, lang.symbols))
-    rng = np.random.default_rng(args.seed)
-    samples = [lang.get_sequence(rng) for _ in range(args.num_plot)]
+    rng = np.random.default_rng(settings.seed)
+    samples = [lang.get_sequence(rng) for _ in range(settings.num_plot)]
     data = collect_states(model, lang, samples)
-    unit = "context" if args.context else "hidden"
+    unit = "context" if settings.context else "hidden"
     for b, sample in enumerate(samples):
         rows = data["sequence"] == b
         print(format_steps(lang, sample[0], torch.from_numpy(data[unit][rows]),
@@ -136,19 +135,19 @@ def show(plt, points, states, initial, title, unit, names=None):
 
 def main(argv=None):
     """Load the checkpoint, print weights and activations, save the plots and the record."""
-    args = build_parser().parse_args(argv)
-    model, ckpt, path, lang = load(args)
+    settings = PlotSettings.from_args(build_parser().parse_args(argv))
+    model, ckpt, path, lang = load(settings)
     config = ckpt["config"]
-    record = Record("seq_plot.py", argv, vars(args))
-    data = print_activations(model, lang, args)
-    unit = "context" if args.context else "hidden"
+    record = Record("seq_plot.py", argv, settings.as_config())
+    data = print_activations(model, lang, settings)
+    unit = "context" if settings.context else "hidden"
     points = data[unit]
-    plt = pyplot(args.show)
-    name = series_name(lang.tag, config["model"], config["num_hid"]) + ("_context" if args.context else "")
+    plt = pyplot(settings.show)
+    name = series_name(lang.tag, config["model"], config["num_hid"]) + ("_context" if settings.context else "")
     initial = data["initial"] if config["model"] == "srn" else None
     title = f"{lang.tag} {config['model']}{config['num_hid']} {unit} units"
     states, names = point_names(lang, data["symbol"], data["step"] == 0, data["state"])
-    written = save_plots(plt, (points, states), os.path.join(args.plot_path, name), title, unit, initial, names)
+    written = save_plots(plt, (points, states), os.path.join(settings.plot_path, name), title, unit, initial, names)
     for item in written:
         print(f"wrote {item}")
     if not written:
@@ -156,8 +155,8 @@ def main(argv=None):
     record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"), units=unit,
                           weights={k: v.numpy() for k, v in model.state_dict().items()}, state_names=names)
     record.wrote(*written)
-    record.write(os.path.join(args.plot_path, name + ".json"))
-    if args.show:
+    record.write(os.path.join(settings.plot_path, name + ".json"))
+    if settings.show:
         show(plt, points, states, initial, title, unit, names)
     return 0
 

@@ -20,20 +20,19 @@ import os
 import sys
 import time
 
-import numpy as np
-
-from lab.recurrent.languages import LANGS, make_language
+from lab.recurrent.languages import LANGS
 from lab.common.records import Record
-from lab.common.errors import UserError, run_main
+from lab.common.errors import run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import exclusive
 from lab.common.options import number, positive, seed_number
 from lab.common.figures import pyplot, save_figure
 from lab.common.compute import seed_everything, torch_threads
-from lab.recurrent.series import load_resume_state, resume_state, series_name
-from seq_models import Population, build_model
+from lab.recurrent.series import series_name
 from lab.recurrent.plots import loss_figure
-from lab.recurrent.training import REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Progress, evaluate, learned, make_optimizer, settings_for, train, verdict_lines
+from lab.recurrent.settings import TrainSettings
+from lab.recurrent.training import REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Trainer, build_network, learned, \
+    verdict_lines
 
 
 def build_parser():
@@ -80,120 +79,81 @@ def build_parser():
     return p
 
 
-def resolve(args):
-    """Fill the flags left at None from the per-language defaults and check the numbers."""
-    if args.init is not None and args.model == "lstm":
-        raise UserError("--init applies to --model srn only (the LSTM keeps torch's initialisation)")
-    defaults = settings_for(args.lang, args.model, args.embed)
-    for key, value in defaults.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    if args.optim == "adam" and args.mom != 0:
-        raise UserError("--mom applies to --optim sgd only")
-    if not args.mom < 1:
-        raise UserError(f"--mom must be below 1, got {args.mom}")
-    if args.select is None:
-        args.select = max(1, args.epoch // 2)
-    if args.candidates > 1 and args.select > args.epoch:
-        raise UserError(f"--select ({args.select}) must not exceed --epoch ({args.epoch})")
-    return args
+def parse_args(argv=None):
+    """The settings the flags give, the language's and model's defaults filled in where none were given."""
+    return TrainSettings.from_args(build_parser().parse_args(argv))
 
 
-def build_network(args, lang):
-    """The config that rebuilds the network, and the network (or the population of candidates) to train."""
-    config = dict(lang=args.lang, embed=args.embed, length=lang.length, model=args.model,
-                  num_input=lang.num_symbols, num_hid=args.hid, num_out=lang.num_symbols,
-                  optim=args.optim, lr=args.lr, mom=args.mom, init=args.init, batch=args.batch,
-                  candidates=args.candidates, select=args.select, seed=args.seed)
-    if args.candidates > 1:
-        model = Population(args.model, lang.num_symbols, args.hid, lang.num_symbols, args.candidates)
-    else:
-        model = build_model(config)
-    if args.model == "srn":
-        model.init_weights(args.init)
-    return config, model
-
-
-def describe(args, lang):
+def describe(settings, lang):
     """The first line: what is trained, on what, how."""
-    return (f"training {args.model} with {args.hid} hidden units on {lang.tag}: "
-            f"{args.epoch}k sequences, {args.optim} lr {args.lr}, {args.batch} sequence(s) per update, "
-            + (f"best of {args.candidates} candidates chosen at {args.select}k, " if args.candidates > 1 else "")
-            + f"seed {args.seed}")
+    s = settings
+    return (f"training {s.model} with {s.hid} hidden units on {lang.tag}: "
+            f"{s.epoch}k sequences, {s.optim} lr {s.lr}, {s.batch} sequence(s) per update, "
+            + (f"best of {s.candidates} candidates chosen at {s.select}k, " if s.candidates > 1 else "")
+            + f"seed {s.seed}")
 
 
-def resume(args, lang, model, optimizer, rng, progress):
-    """--resume: load the saved run into the model, optimiser, generator and progress."""
-    path, saved = load_resume_state(args.out_path, lang.tag, args.model, args.hid, vars(args))
-    if saved["progress"]["seen"] >= args.epoch * 1000:
-        raise UserError(f"--resume: {path} has already seen {saved['progress']['seen']} sequences; "
-                        f"give an --epoch above {saved['progress']['seen'] // 1000} to go on")
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    rng.bit_generator.state = saved["rng"]
-    progress.restore(saved["progress"], model)
-    print(f"resuming from {path}: {progress.seen} sequences seen, last checkpoint {progress.last}")
+def results_of(settings, lang, result):
+    """The run record's results of a finished run."""
+    target, several = TARGET_LOSS[lang.tag], settings.candidates > 1
+    return dict(reports=[{"thousands": k, "loss": loss} for k, loss in result.reports], target_loss=target,
+                candidates=settings.candidates, chosen=result.chosen, chosen_at=settings.select if several else None,
+                candidate_losses=result.candidate_losses, verdict=result.verdict,
+                learned=learned(result.verdict, target), sequences_seen=result.seen,
+                last_checkpoint=result.last_checkpoint, resumed=settings.resume)
 
 
-def run(args, lang, record):
-    """Build the network(s), train (or go on with --resume), print the verdict; returns the exit status."""
-    seed_everything(args.seed)
-    rng = np.random.default_rng(args.seed)
-    config, model = build_network(args, lang)
-    optimizer = make_optimizer(args, model)
-    print(describe(args, lang))
+def run(settings, lang):
+    """Build the network(s), train (or go on with --resume) and print the verdict; returns the run's results,
+    or None when stopped by Ctrl-C."""
+    seed_everything(settings.seed)
+    trainer = Trainer(settings, build_network(settings, lang), lang)
+    print(describe(settings, lang))
     start = time.time()
-    progress = Progress(model if args.candidates == 1 else model.candidate(0), args.candidates)
-    if args.resume:
-        resume(args, lang, model, optimizer, rng, progress)
-    state = lambda opt: resume_state(vars(args), model, opt, rng, progress)
+    if settings.resume:
+        trainer.resume()
     try:
-        train(args, model, lang, rng, config, progress, optimizer=optimizer, resume_state=state)
-        result = evaluate(progress.network, lang, [lang.get_sequence(rng) for _ in range(100)])
+        result = trainer.run()
     except KeyboardInterrupt:
+        progress = trainer.progress
         where = f"last checkpoint: {progress.last}" if progress.last else "no checkpoint was written yet"
         print(f"stopped by Ctrl-C after {progress.seen} sequences; {where}"
               + ("; go on with --resume" if progress.last else ""), file=sys.stderr)
-        return 130
-    for line in verdict_lines(result, TARGET_LOSS[lang.tag]):
+        return None
+    for line in verdict_lines(result.verdict, TARGET_LOSS[lang.tag]):
         print(line)
-    print(f"trained on {progress.seen} sequences in {time.time() - start:.1f} s; last checkpoint: {progress.last}")
-    record.results.update(
-        reports=[{"thousands": k, "loss": loss} for k, loss in progress.reports], target_loss=TARGET_LOSS[lang.tag],
-        candidates=args.candidates, chosen=progress.chosen if args.candidates > 1 else None,
-        chosen_at=args.select if args.candidates > 1 else None, candidate_losses=progress.candidate_losses,
-        verdict=result, learned=learned(result, TARGET_LOSS[lang.tag]), sequences_seen=progress.seen,
-        last_checkpoint=progress.last, resumed=args.resume)
-    record.wrote(progress.last)
-    return 0
+    print(f"trained on {result.seen} sequences in {time.time() - start:.1f} s; "
+          f"last checkpoint: {result.last_checkpoint}")
+    return results_of(settings, lang, result)
 
 
-def draw_loss(args, name, record):
+def draw_loss(settings, name, results):
     """The reported loss over training, with the target and the moment of the choice; returns the path."""
-    results = record.results
     fig = loss_figure(pyplot(), [r["thousands"] for r in results["reports"]], [r["loss"] for r in results["reports"]],
                       results["target_loss"], results["chosen_at"], f"{name}: reported loss over training")
-    return save_figure(fig, os.path.join(args.plot_path, name + "_loss.jpg"), dpi=100)
+    return save_figure(fig, os.path.join(settings.plot_path, name + "_loss.jpg"), dpi=100)
 
 
 def main(argv=None):
     """Parse and check the flags, then train with --threads torch threads, draw the loss and write the record."""
-    args = resolve(build_parser().parse_args(argv))
-    lang = make_language(args.lang, args.embed, args.length)
-    refuse_file(args.out_path, "--out_path")
-    refuse_file(args.plot_path, "--plot_path")
-    ensure_folder(args.out_path)  # fail now rather than at the first checkpoint
-    record = Record("seq_train.py", argv, vars(args))
-    name = series_name(lang.tag, args.model, args.hid)
-    with exclusive(os.path.join(args.out_path, name + ".lock"), f"{name}_<k>.pth in {args.out_path}"), \
-            torch_threads(args.threads):
-        status = run(args, lang, record)
-    if status:
-        return status
-    if record.results["reports"]:
-        ensure_folder(args.plot_path)
-        record.wrote(draw_loss(args, name, record))
-    record.write(os.path.join(args.out_path, name + ".json"), threads=args.threads)
+    settings = parse_args(argv)
+    lang = settings.language()
+    refuse_file(settings.out_path, "--out_path")
+    refuse_file(settings.plot_path, "--plot_path")
+    ensure_folder(settings.out_path)  # fail now rather than at the first checkpoint
+    record = Record("seq_train.py", argv, settings.as_config())
+    name = series_name(lang.tag, settings.model, settings.hid)
+    with exclusive(os.path.join(settings.out_path, name + ".lock"), f"{name}_<k>.pth in {settings.out_path}"), \
+            torch_threads(settings.threads):
+        results = run(settings, lang)
+    if results is None:
+        return 130
+    record.results.update(results)
+    record.wrote(results["last_checkpoint"])
+    if results["reports"]:
+        ensure_folder(settings.plot_path)
+        record.wrote(draw_loss(settings, name, results))
+    record.write(os.path.join(settings.out_path, name + ".json"), threads=settings.threads)
     return 0
 
 

@@ -36,7 +36,8 @@ from lab.recurrent.languages import LANGS, PREDICTED, collate, lang_tag, make_la
 from lab.common.records import read_record  # noqa: E402
 from lab.common.errors import UserError, run_main  # noqa: E402
 from seq_models import load_checkpoint  # noqa: E402
-from lab.recurrent.training import LEARNED_SHARE, TARGET_LOSS, UNTIL_REPORTS, evaluate, settings_for  # noqa: E402
+from lab.recurrent.settings import defaults_for  # noqa: E402
+from lab.recurrent.training import LEARNED_SHARE, TARGET_LOSS, UNTIL_REPORTS, evaluate  # noqa: E402
 
 EVAL_SEED = 1_000_003  # fresh test sequences come from a stream no training seed uses
 
@@ -62,7 +63,7 @@ def run_seed(args, seed, workdir):
     run = {"seed": seed, "rc": proc.returncode, "wall": wall, "losses": [], "checkpoint": None,
            "stderr": proc.stderr.strip().splitlines()[-1:] if proc.returncode else []}
     if proc.returncode == 0:
-        hid = args.hid or settings_for(args.lang, args.model, args.embed)["hid"]
+        hid = args.hid or defaults_for(args.lang, args.model, args.embed)["hid"]
         results = read_record(os.path.join(out_path, f"{lang_tag(args.lang, args.embed)}_{args.model}{hid}.json"))
         run["losses"] = [report["loss"] for report in results["results"]["reports"]]
         run["checkpoint"] = results["results"]["last_checkpoint"]

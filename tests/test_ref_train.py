@@ -7,7 +7,6 @@ schedule is the closed form lr*(1+cos(pi*t/T))/2; the sequence loss is the
 module's documented definition worked out on a hand-made padded batch.
 """
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -261,10 +260,9 @@ def test_best_candidate_with_no_finite_loss_is_diverged():
 
 
 def stop(losses, until=0.1, size=1, select=3):
-    args = SimpleNamespace(until=until, select=select)
     progress = seq_training.Progress(None, size)
     progress.reports = [(k + 1, loss) for k, loss in enumerate(losses)]
-    return seq_training.should_stop(args, progress)
+    return seq_training.should_stop(progress, until, select)
 
 
 def test_until_needs_ten_reports_in_a_row_below_the_threshold():

@@ -25,7 +25,8 @@ from conftest import make_kmnist, write_idx
 from kuzu import build_model as build_kuzu, load_checkpoint as load_kuzu, model_settings, save_kuzu_checkpoint
 from lab.common.errors import UserError, run_main
 from seq_models import build_model, save_checkpoint as save_seq
-from lab.recurrent.training import Diverged, Progress, best_candidate, train
+from lab.recurrent.settings import TrainSettings
+from lab.recurrent.training import Diverged, best_candidate, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ_CONFIG = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", embed=False, length=4)
@@ -131,18 +132,14 @@ def test_the_candidate_choice_ignores_non_finite_losses():
 
 def test_a_loss_that_becomes_nan_stops_seq_training(tmp_path):
     """Fault injection: a network whose output bias is NaN; the first report must stop the run."""
-    import argparse
-
     from lab.recurrent.languages import make_language
 
     model = build_model(SEQ_CONFIG)
     with torch.no_grad():
         model.out.bias[0] = float("nan")
-    args = argparse.Namespace(optim="adam", lr=0.01, epoch=2, batch=10, select=1, until=None,
-                              out_path=str(tmp_path), model="srn", hid=2)
-    progress = Progress(model, 1)
+    settings = TrainSettings(lang="anb2n", hid=2, lr=0.01, epoch=2, candidates=1, out_path=str(tmp_path))
     with pytest.raises(Diverged, match="diverged after 1000 sequences"):
-        train(args, model, make_language("anb2n"), np.random.default_rng(0), SEQ_CONFIG, progress, log=lambda *a: 0)
+        train(settings, model, make_language("anb2n"), log=lambda *a: 0)
     assert not os.listdir(tmp_path)  # no checkpoint of a diverged network
 
 

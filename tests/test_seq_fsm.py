@@ -5,7 +5,6 @@ trained here yields a machine that predicts every deterministic symbol;
 files are written without a display; bad input gives a message, not a
 traceback.
 """
-import argparse
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ import torch
 from lab.machines import extract as fx
 from lab.machines.text import machine_dot, machine_table
 from lab.machines.validation import choose_machine, fresh, grammar_agreement, validate
+from lab.recurrent.settings import MachineSettings
 import seq_fsm
 import seq_train
 from anb2n import AnbnLanguage
@@ -82,8 +82,8 @@ def test_synthetic_trajectories_give_back_the_true_machine():
     lang = AnbnLanguage((2,), length=3)
     spots = np.array([[i % 4, i // 4] for i in range(12)], dtype=float) * 1.0  # state 0: the start
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
-    args = argparse.Namespace(states=None, max_states=30, seed=0, tv=0.1)
-    machine, labels, result, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
+    settings = MachineSettings(max_states=30, seed=0, tv=0.1)
+    machine, labels, result, met = choose_machine(fit, select, lang, settings, log=lambda *a: None)
     assert met and result["machine_right"] == result["det"]
     true_states = np.unique(fit["state"])
     assert machine.num_states == len(true_states) + 1  # the start is a state of its own
@@ -139,7 +139,7 @@ def test_beyond_range_counts_only_what_the_language_makes_certain():
     fit = gather(model, lang, fresh(lang, 0, 0, 20))
     machine, _ = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"], 3, 2)
     lines = []
-    validate(machine, model, lang, argparse.Namespace(validate=20, seed=0), log=lines.append)
+    _, rows = validate(machine, model, lang, MachineSettings(validate=20, seed=0), log=lines.append)
     rng = np.random.default_rng([0, 3])  # the beyond set's stream (purpose 3)
     ns = [rng.integers(5, 9, size=lang.num_strings) for _ in range(20)]
     row = next(line for line in lines if line.startswith("beyond (n 5..8)"))
@@ -147,14 +147,15 @@ def test_beyond_range_counts_only_what_the_language_makes_certain():
     row = next(line for line in lines if line.startswith("  strings with n = 5"))
     fives = sum(2 * 5 * int((n == 5).sum()) - (n[-1] == 5) for n in ns)
     assert int(row.split()[5]) == fives, row
+    assert len(rows) == 2 * (1 + 4)  # within and beyond, each whole and per n (1..4, 5..8): the table's rows
 
 
 def test_reber_states_line_up_with_the_grammar(capsys):
     lang = ReberLanguage()
     spots = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 6, 7)])  # start and nodes 1..6
     fit, select = synthetic(lang, 0, 300, spots), synthetic(lang, 1, 300, spots)
-    args = argparse.Namespace(states=None, max_states=20, seed=0, tv=0.1)
-    machine, _, _, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
+    settings = MachineSettings(max_states=20, seed=0, tv=0.1)
+    machine, _, _, met = choose_machine(fit, select, lang, settings, log=lambda *a: None)
     assert met and machine.num_states == 7
     grammar_agreement([("extracted machine", machine)], synthetic(lang, 2, 200, spots))
     out = capsys.readouterr().out

@@ -13,6 +13,9 @@ import torch
 import seq_train
 from conftest import default_signals, interrupt
 from lab.common.errors import run_main
+from lab.recurrent.series import RESUME_SETTINGS
+from lab.recurrent.settings import TrainSettings
+from lab.recurrent.training import build_network, train
 from seq_models import load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,3 +222,37 @@ def test_resume_refuses_another_runs_state(tmp_path, capsys):
     assert status == 1 and "is from a run with other settings: lr 0.003 (now 0.5)" in err
     status = run_main(seq_train.main, ["--lang", "anb2n", "--resume", "--out_path", str(tmp_path)])
     assert status == 1 and "no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    # --help's defaults: (hid, epoch, optim, lr, mom, init, batch, candidates, select = half of --epoch)
+    ([], (2, 100, "adam", 0.003, 0.0, 0.5, 10, 8, 50)),
+    (["--lang", "anb2nc3n", "--model", "lstm"], (3, 50, "adam", 0.01, 0.0, None, 10, 1, 25)),
+    (["--lang", "reber"], (4, 50, "adam", 0.003, 0.0, 0.5, 10, 8, 25)),
+    (["--lang", "reber", "--embed", "--model", "lstm"], (8, 100, "adam", 0.01, 0.0, None, 10, 1, 50)),
+    (["--hid", "5", "--epoch", "7", "--optim", "sgd", "--mom", "0.5"], (5, 7, "sgd", 0.003, 0.5, 0.5, 10, 8, 3)),
+])
+def test_settings_get_the_documented_defaults_once(argv, expected):
+    s = settings = seq_train.parse_args(argv)
+    assert (s.hid, s.epoch, s.optim, s.lr, s.mom, s.init, s.batch, s.candidates, s.select) == expected
+    assert s == TrainSettings(**vars(seq_train.build_parser().parse_args(argv)))  # the flags' defaults are its own
+    config = settings.as_config()  # the run record's settings and a resumed run's comparison: the flags' names
+    assert list(config) == ["lang", "embed", "length", "model", "hid", "optim", "lr", "mom", "init", "epoch", "batch",
+                            "candidates", "select", "until", "out_path", "plot_path", "seed", "resume", "threads"]
+    assert set(RESUME_SETTINGS) <= set(config)
+
+
+def test_a_training_run_returns_what_it_produced(tmp_path):
+    """train() hands back the reports, the delivered network and its verdict; it writes only its checkpoint."""
+    settings = TrainSettings(lang="anbn", epoch=2, candidates=1, batch=50, out_path=str(tmp_path))
+    lang = settings.language()
+    torch.manual_seed(0)
+    lines = []
+    result = train(settings, build_network(settings, lang), lang, log=lines.append)
+    assert [k for k, _ in result.reports] == [1, 2] and result.seen == 2000 and result.chosen is None
+    assert result.last_checkpoint == str(tmp_path / "anbn_srn2_2.pth") and os.listdir(tmp_path) == ["anbn_srn2_2.pth"]
+    assert result.verdict["sequences"] == 100 and result.candidate_losses is None
+    assert f"loss: {result.reports[-1][1]:.4f}" in lines  # the losses it printed are the ones it returns
+    model, saved = load_checkpoint(result.last_checkpoint)
+    assert saved["seen"] == 2000 and all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                                           result.network.state_dict().values()))

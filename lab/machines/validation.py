@@ -3,6 +3,8 @@ against the network and, for Reber, against the grammar's own states.
 
 The functions print through ``log`` and return their numbers for the run record.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from lab.machines import extract as fx
@@ -11,7 +13,6 @@ from lab.recurrent.tracing import gather
 
 
 BEYOND = 4  # validate beyond the training range on n = length+1 .. length+BEYOND
-
 
 
 def counting_samples(lang, rng, count, low, high):
@@ -24,12 +25,10 @@ def counting_samples(lang, rng, count, low, high):
     return samples, np.concatenate(ns)
 
 
-
 def fresh(lang, seed, purpose, count):
     """``count`` fresh sequences from the language's own generator, on a stream of their own."""
     rng = np.random.default_rng([seed, purpose])
     return [lang.get_sequence(rng) for _ in range(count)]
-
 
 
 def closed_loop(machine, data):
@@ -38,48 +37,73 @@ def closed_loop(machine, data):
     return states, fx.score(machine, states, data["target"], data["prob"], data["output"])
 
 
+class Attempt(NamedTuple):
+    """One machine tried while choosing the size: the machine, the state of each fitted point, its score on the
+    selection set (extract.score) and whether it met the criterion."""
 
-def choose_machine(fit, select, lang, args, log=print, sweep=None):
+    machine: fx.Machine
+    labels: np.ndarray
+    result: dict
+    met: bool
+
+    def line(self):
+        """Its line of the printed table."""
+        result, det = self.result, max(self.result["det"], 1)
+        return (f"{self.machine.num_states:>6} {result['machine_right'] / det:>14.2%} "
+                f"{result['net_right'] / det:>14.2%} {result['tv']:>8.3f} {result['stuck']:>6}"
+                + ("   <- criterion met" if self.met else ""))
+
+    def row(self):
+        """Its row of the run record."""
+        result, det = self.result, max(self.result["det"], 1)
+        return {"states": self.machine.num_states, "machine_right": result["machine_right"] / det,
+                "network_right": result["net_right"] / det, "mean_tv": result["tv"], "stuck": result["stuck"],
+                "criterion_met": self.met}
+
+
+def try_machines(fit, select, lang, settings, log=print):
     """Extract machines with 2, 3, ... states (the start and k clusters) until one meets the criterion.
 
-    With --states K, only the machine with K states. ``sweep``, a list, gets a row per machine tried.
-
-    Returns (machine, labels of the fitted points, its score on the
-    selection set, whether it met the criterion).
+    ``settings`` (seq_fsm's MachineSettings) gives ``states`` (then only the
+    machine with that many states), ``max_states``, the criterion's ``tv``
+    and the clustering's ``seed``. Prints a line per machine; returns the
+    Attempts in order.
     """
-    ks = [args.states - 1] if args.states else range(1, args.max_states)
+    ks = [settings.states - 1] if settings.states else range(1, settings.max_states)
     log(f"{'states':>6} {'machine right':>14} {'network right':>14} {'mean TV':>8} {'stuck':>6}")
-    best = None
+    tried = []
     for k in ks:
         machine, labels = fx.extract(fit["features"], fit["start"], fit["symbol"], fit["first"], fit["output"],
-                                     k, lang.num_symbols, seed=args.seed)
+                                     k, lang.num_symbols, seed=settings.seed)
         _, result = closed_loop(machine, select)
-        ok = fx.good_enough(result, args.tv)
-        det = max(result["det"], 1)
-        log(f"{machine.num_states:>6} {result['machine_right'] / det:>14.2%} {result['net_right'] / det:>14.2%} "
-            f"{result['tv']:>8.3f} {result['stuck']:>6}" + ("   <- criterion met" if ok else ""))
-        if sweep is not None:
-            sweep.append({"states": machine.num_states, "machine_right": result["machine_right"] / det,
-                          "network_right": result["net_right"] / det, "mean_tv": result["tv"],
-                          "stuck": result["stuck"], "criterion_met": ok})
-        rank = (ok, result["machine_right"], -result["tv"])
-        if best is None or rank > best[0]:
-            best = (rank, machine, labels, result)
-        if ok or machine.num_states - 1 < k:  # met, or no more distinct points to split
+        tried.append(Attempt(machine, labels, result, fx.good_enough(result, settings.tv)))
+        log(tried[-1].line())
+        if tried[-1].met or machine.num_states - 1 < k:  # met, or no more distinct points to split
             break
-    _, machine, labels, result = best
-    return machine, labels, result, best[0][0]
+    return tried
 
 
+def best_machine(tried):
+    """The Attempt to keep: the one that met the criterion, else the one with the most symbols right (the
+    lowest mean TV among those); unpacks as (machine, labels, score on the selection set, met)."""
+    return max(tried, key=lambda attempt: (attempt.met, attempt.result["machine_right"], -attempt.result["tv"]))
 
-def validate(machine, model, lang, args, log=print, rows=None):
+
+def choose_machine(fit, select, lang, settings, log=print):
+    """try_machines, then best_machine: (machine, labels of the fitted points, its score on the selection set,
+    whether it met the criterion)."""
+    return best_machine(try_machines(fit, select, lang, settings, log))
+
+
+def validate(machine, model, lang, settings, log=print):
     """Run the machine on fresh sequences within (and for counting languages beyond) the training range.
 
-    Returns the within-range data and machine states for later use; ``rows``,
-    a list, gets the table's rows as dicts.
+    ``settings`` gives ``validate``, the sequences per set, and ``seed``.
+    Prints the table; returns the within-range data (for the checks that
+    follow) and the table's rows as dicts.
     """
-    rows = [] if rows is None else rows
-    log(f"\nvalidation: the machine run on the input symbols alone, {args.validate} fresh sequences per set")
+    rows = []
+    log(f"\nvalidation: the machine run on the input symbols alone, {settings.validate} fresh sequences per set")
     log("(deterministic: positions whose next symbol is certain, beyond the training range only those from the")
     log(" first B on, as n is not known before; right: given probability above 0.5;")
     log(" machine = network: the same most likely symbol; stuck: positions after a transition never seen,")
@@ -93,10 +117,10 @@ def validate(machine, model, lang, args, log=print, rows=None):
         sets = [("fresh strings", None, None, 2)]
     for name, low, high, purpose in sets:
         if low is None:
-            samples, ns = fresh(lang, args.seed, purpose, args.validate), None
+            samples, ns = fresh(lang, settings.seed, purpose, settings.validate), None
         else:
-            rng = np.random.default_rng([args.seed, purpose])
-            samples, ns = counting_samples(lang, rng, args.validate, low, high)
+            rng = np.random.default_rng([settings.seed, purpose])
+            samples, ns = counting_samples(lang, rng, settings.validate, low, high)
             name = f"{name} (n {low}..{high})"
         data = gather(model, lang, samples)
         states, result = closed_loop(machine, data)
@@ -112,9 +136,8 @@ def validate(machine, model, lang, args, log=print, rows=None):
             rows.append(row)
         log_unseen(machine, data, states, lang.symbols, log)
         if purpose == 2:
-            kept = data, states
-    return kept
-
+            kept = data
+    return kept, rows
 
 
 def log_unseen(machine, data, states, symbols, log=print):
@@ -125,7 +148,6 @@ def log_unseen(machine, data, states, symbols, log=print):
     if len(pairs):
         log("  stuck on transitions never seen while extracting: " + ", ".join(
             f"state {s} on {symbols[a]} ({c}x)" for (s, a), c in zip(pairs.tolist(), counts.tolist())))
-
 
 
 def report_minimal(machine, minimal, block, data, log=print):
@@ -141,7 +163,6 @@ def report_minimal(machine, minimal, block, data, log=print):
                "machine_right": result["machine_right"] / det, "machine_equals_network": result["match"] / det,
                "stuck": result["stuck"]}
     return minimal, summary
-
 
 
 def grammar_agreement(machines, data, log=print):

@@ -2,15 +2,16 @@
 
 A run of seq_train.py writes ``<out_path>/<lang>_<model><hid>_<k>.pth``, k
 in thousands of sequences. seq_plot.py and seq_fsm.py pick one with the same
-flags (``add_checkpoint_flags``) and load it with ``resolve_checkpoint``;
-every problem is a UserError that lists the checkpoints there are.
+flags (``add_checkpoint_flags``, read into a settings.CheckpointChoice) and
+load it with ``resolve_checkpoint``; every problem is a UserError that lists
+the checkpoints there are.
 """
 import glob
 import os
 import re
 
 from lab.common.checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
-from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
+from lab.recurrent.languages import LANGS, lang_tag, make_language
 from lab.common.errors import UserError
 from lab.common.options import positive
 from seq_models import load_checkpoint
@@ -114,25 +115,25 @@ def add_checkpoint_flags(parser, images):
     return p
 
 
-def resolve_checkpoint(args, default_hid):
-    """Find and load the checkpoint the flags name: --checkpoint, or the one for --lang, --model, --hid, --epoch.
+def resolve_checkpoint(choice):
+    """Find and load the checkpoint ``choice`` (a settings.CheckpointChoice) names: its ``checkpoint`` file, or the
+    one for its lang, embed, model, hid and epoch in its out_path.
 
-    ``default_hid`` is the hidden size when --hid is not given. A checkpoint
-    found by name must hold what its name says. Returns (model, checkpoint
-    dict, path); problems are UserErrors naming the checkpoints there are.
+    A checkpoint found by name must hold what its name says. Returns (model,
+    checkpoint dict, path); problems are UserErrors naming the checkpoints
+    there are.
     """
-    check_embed(args.lang, args.embed)
-    if args.checkpoint:
-        model, ckpt = load_model(args.checkpoint)
-        return model, ckpt, args.checkpoint
-    hid = args.hid or default_hid
-    path = find_checkpoint(args.out_path, lang_tag(args.lang, args.embed), args.model, hid, args.epoch)
-    model, ckpt = load_model(path, args.out_path)
+    if choice.checkpoint:
+        model, ckpt = load_model(choice.checkpoint)
+        return model, ckpt, choice.checkpoint
+    hid = choice.series_hid
+    path = find_checkpoint(choice.out_path, choice.tag, choice.model, hid, choice.epoch)
+    model, ckpt = load_model(path, choice.out_path)
     config = ckpt["config"]
     found = (config["lang"], config["embed"], config["model"], config["num_hid"])
-    if found != (args.lang, args.embed, args.model, hid):
+    if found != (choice.lang, choice.embed, choice.model, hid):
         raise UserError(f"{path} holds a {found[2]} with {found[3]} hidden units for "
-                        f"{lang_tag(found[0], found[1])}, not what its name says; {existing(args.out_path)}")
+                        f"{lang_tag(found[0], found[1])}, not what its name says; {existing(choice.out_path)}")
     return model, ckpt, path
 
 

@@ -1,4 +1,4 @@
-"""Part 3 training: the per-language defaults, the training loop with candidates, evaluation and the verdict.
+"""Part 3 training: a training run with candidates (``Trainer``), evaluation and the verdict.
 
 The loss reported to the user is the mean squared difference between the
 predicted and the true next-symbol probabilities (over every position and
@@ -9,45 +9,26 @@ the true probabilities.
 """
 import copy
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lab.recurrent.languages import CERTAIN, PREDICTED, collate, lang_tag
+from lab.recurrent.languages import CERTAIN, PREDICTED, collate
 from lab.common.checkpoints import state_of
-from lab.common.errors import Diverged
-from lab.recurrent.series import checkpoint_path
-from seq_models import save_checkpoint
+from lab.common.errors import Diverged, UserError
+from lab.recurrent.series import checkpoint_path, load_resume_state, resume_state
+from seq_models import Population, build_model, save_checkpoint
 from lab.recurrent.tracing import show_sequence
 
 REPORT_EVERY = 1000  # sequences between reports
 SAVE_EVERY = 10_000  # sequences between checkpoints
 UNTIL_REPORTS = 10  # --until: the loss must stay below the threshold for this many reports
 LEARNED_SHARE = 0.99  # the verdict: at least this share of the deterministic symbols predicted
-
-# Per language and model, chosen by measurement (docs/results.md).
-# batch: sequences per update (1 = the course's online training).
-DEFAULTS = {
-    ("anbn", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anb2n", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anbncn", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anb2nc3n", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("reber", "srn"): dict(hid=4, epoch=50, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("reber_embed", "srn"): dict(hid=8, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anbn", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anb2n", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anbncn", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anb2nc3n", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("reber", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("reber_embed", "lstm"): dict(hid=8, epoch=100, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-}
+VERDICT_SEQUENCES = 100  # fresh sequences the verdict at the end of a run is drawn on
 # The loss a trained network should stay below (the verdict and the benchmark use it).
 TARGET_LOSS = {"anbn": 0.05, "anb2n": 0.05, "anbncn": 0.02, "anb2nc3n": 0.02, "reber": 0.02, "reber_embed": 0.02}
-
-
-def settings_for(lang, model, embed=False):
-    """The default settings for a language and model (hid, epoch, optim, lr, mom, init, batch, candidates)."""
-    return dict(DEFAULTS[(lang_tag(lang, embed), model)], mom=0.0)
 
 
 def sequence_losses(logits, prob, mask):
@@ -107,11 +88,24 @@ def verdict_lines(result, target_loss):
     return lines
 
 
-def make_optimizer(args, model):
-    """SGD with momentum or Adam, from the flags."""
-    if args.optim == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.mom)
-    return torch.optim.Adam(model.parameters(), lr=args.lr)
+def make_optimizer(settings, model):
+    """SGD with momentum or Adam (``settings.optim``), with the settings' learning rate."""
+    if settings.optim == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.mom)
+    return torch.optim.Adam(model.parameters(), lr=settings.lr)
+
+
+def build_network(settings, lang):
+    """The untrained network the settings describe for ``lang``: one model (seq_models.build_model), or a
+    Population of ``candidates``; an SRN's weights drawn from N(0, init^2). Draws from torch's generator."""
+    config = settings.model_config(lang)
+    if settings.candidates > 1:
+        model = Population(settings.model, lang.num_symbols, settings.hid, lang.num_symbols, settings.candidates)
+    else:
+        model = build_model(config)
+    if settings.model == "srn":
+        model.init_weights(settings.init)
+    return model
 
 
 def best_candidate(losses):
@@ -120,6 +114,14 @@ def best_candidate(losses):
     if not finite.any():
         raise Diverged("the training diverged: every network's loss is NaN or infinite (try a smaller --lr)")
     return int(torch.where(finite, losses, torch.full_like(losses, math.inf)).argmin())
+
+
+def should_stop(progress, until, select):
+    """--until: the last UNTIL_REPORTS reports (after the final choice at ``select`` thousand, with candidates)
+    all below ``until``; never when ``until`` is None."""
+    settled = len(progress.reports) - (select if progress.size > 1 else 0)
+    losses = [loss for _, loss in progress.reports[-UNTIL_REPORTS:]]
+    return until is not None and settled >= UNTIL_REPORTS and max(losses) < until
 
 
 class Progress:
@@ -185,106 +187,153 @@ def add_to_window(progress, lang, samples, logits, prob, mask):
             progress.window_final += (p - prob[rows, pos].unsqueeze(1)).square().mean(-1).sum(0)
 
 
-def report(args, model, lang, rng, progress, log):
-    """Every REPORT_EVERY sequences: choose the candidate, print a sequence, the epoch and the loss."""
-    k = progress.seen // 1000
-    if not progress.final_choice:
-        # embedded Reber: the final T/P counts twice
-        progress.chosen = best_candidate(progress.window_loss + progress.window_final)
-        progress.network = model.candidate(progress.chosen)
-        progress.final_choice = k >= args.select
-    elif progress.size > 1:
-        progress.network = model.candidate(progress.chosen)
-    log(show_sequence(progress.network, lang, lang.get_sequence(rng)))
-    log(f"epoch: {k}")
-    loss = float(progress.window_loss[progress.chosen]) / REPORT_EVERY
-    if not math.isfinite(loss):
-        raise Diverged(f"the training diverged after {progress.seen} sequences: the loss is {loss} "
-                       "(try a smaller --lr)")
-    progress.reports.append((k, loss))
-    progress.last_losses = [v / REPORT_EVERY for v in progress.window_loss.tolist()]
-    which = ""
-    if progress.size > 1:
-        which = f" (candidate {progress.chosen}{', final choice' if progress.final_choice else ''})"
-    log(f"loss: {loss:.4f}" + which)
-    if progress.size > 1 and k == args.select:
-        progress.candidate_losses = progress.last_losses
-        log("candidates' losses: " + " ".join(f"{v:.4f}" for v in progress.candidate_losses))
-    if lang.has_final:
-        log(f"final: {float(progress.window_final[progress.chosen]) / REPORT_EVERY:.4f}")
-    progress.window_loss.zero_()
-    progress.window_final.zero_()
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a training run produced."""
+
+    network: torch.nn.Module  # the plain network the run delivers (the chosen candidate)
+    reports: list  # (thousands of sequences, loss) at every report
+    seen: int  # sequences trained on, a resumed run's earlier ones included
+    last_checkpoint: str | None
+    chosen: int | None  # the chosen candidate; None for a single network
+    candidate_losses: list | None  # every candidate's loss when the choice became final
+    verdict: dict  # evaluate() on VERDICT_SEQUENCES fresh sequences
 
 
-def should_stop(args, progress):
-    """--until: the last UNTIL_REPORTS reports (after the final choice) all below the threshold."""
-    settled = len(progress.reports) - (args.select if progress.size > 1 else 0)
-    losses = [loss for _, loss in progress.reports[-UNTIL_REPORTS:]]
-    return args.until is not None and settled >= UNTIL_REPORTS and max(losses) < args.until
+class Trainer:
+    """One Part 3 training run: it owns the network being trained (one model, or a Population of candidates),
+    its optimiser, the sequence generator and the progress; ``run`` trains and returns a TrainingResult.
 
-
-def checkpoint_meta(args, progress, loss, seen):
-    """What every Part 3 checkpoint records beside the weights."""
-    return dict(seen=seen, loss=loss, seed=args.seed, candidates=progress.size,
-                candidate=progress.chosen if progress.size > 1 else None, chosen_for_good=progress.final_choice)
-
-
-def save_point(args, model, lang, config, progress, log, resume_state=None, optimizer=None):
-    """Write the checkpoint of the network so far, with what --resume needs to go on from it
-    (``resume_state(optimizer)``); before the final choice, remember the whole population."""
-    k = progress.seen // 1000
-    path = checkpoint_path(args.out_path, lang.tag, args.model, args.hid, k)
-    if not progress.final_choice:
-        progress.provisional.append((k, path, state_of(model), progress.last_losses))
-    progress.last = path
-    extra = {"resume": resume_state(optimizer)} if resume_state else {}
-    save_checkpoint(path, progress.network, config,
-                    **checkpoint_meta(args, progress, progress.reports[-1][1], progress.seen), **extra)
-    log(f"saved {path}")
-
-
-def rewrite_provisional(model, config, args, progress, log):
-    """Once the choice is final: rewrite every earlier checkpoint with the chosen network at that time."""
-    if not (progress.final_choice and progress.provisional):
-        return
-    scratch = copy.deepcopy(model)
-    for k, path, weights, losses in progress.provisional:
-        scratch.load_state_dict(weights)
-        save_checkpoint(path, scratch.candidate(progress.chosen), config,
-                        **checkpoint_meta(args, progress, losses[progress.chosen], k * 1000))
-    log(f"rewrote {len(progress.provisional)} earlier checkpoint(s) with candidate {progress.chosen}, the network "
-        "this run delivers")
-    progress.provisional = []
-
-
-def train(args, model, lang, rng, config, progress, log=print, optimizer=None, resume_state=None):
-    """Train for args.epoch thousand sequences, or until --until holds, updating ``progress``.
-
-    ``model`` is a plain model or a Population of --candidates networks.
-    With a population, each report shows the candidate with the lowest loss
-    over the last 1000 sequences; after --select thousand sequences that
-    choice is final, the earlier checkpoints are rewritten with the chosen
-    network, and from then on the reports, checkpoints and verdict are of
-    that network alone (the others keep training but are ignored), so every
-    checkpoint of a finished run holds the network it delivers.
-    ``resume_state(optimizer)`` gives what a resumed run needs, stored in
-    each checkpoint.
+    With candidates, each report shows the candidate with the lowest loss
+    over the last REPORT_EVERY sequences; after ``select`` thousand
+    sequences that choice is final, the earlier checkpoints are rewritten
+    with the chosen network, and from then on the reports, checkpoints and
+    verdict are of that network alone (the others keep training but are
+    ignored), so every checkpoint of a finished run holds the network it
+    delivers. Each checkpoint also holds what ``resume`` needs to go on
+    exactly where the run was.
     """
-    optimizer = optimizer or make_optimizer(args, model)
-    total = args.epoch * 1000
-    while progress.seen < total:
-        count = min(args.batch, REPORT_EVERY - progress.seen % REPORT_EVERY)
-        samples = [lang.get_sequence(rng) for _ in range(count)]
-        logits, prob, mask = update(model, optimizer, lang, samples, progress.size)
-        add_to_window(progress, lang, samples, logits, prob, mask)
+
+    def __init__(self, settings, model, lang, log=print):
+        self.settings, self.model, self.lang, self.log = settings, model, lang, log
+        self.config = settings.model_config(lang)
+        self.optimizer = make_optimizer(settings, model)
+        self.rng = np.random.default_rng(settings.seed)
+        size = settings.candidates
+        self.progress = Progress(model if size == 1 else model.candidate(0), size)
+
+    def resume(self):
+        """Go on from the last checkpoint of the same run: its weights, optimiser, generator and progress."""
+        settings, progress = self.settings, self.progress
+        path, saved = load_resume_state(settings.out_path, self.lang.tag, settings.model, settings.hid,
+                                        settings.as_config())
+        if saved["progress"]["seen"] >= settings.epoch * 1000:
+            raise UserError(f"--resume: {path} has already seen {saved['progress']['seen']} sequences; "
+                            f"give an --epoch above {saved['progress']['seen'] // 1000} to go on")
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.rng.bit_generator.state = saved["rng"]
+        progress.restore(saved["progress"], self.model)
+        self.log(f"resuming from {path}: {progress.seen} sequences seen, last checkpoint {progress.last}")
+
+    def run(self):
+        """Train up to ``epoch`` thousand sequences, or until ``until`` holds; returns a TrainingResult."""
+        settings, progress = self.settings, self.progress
+        total = settings.epoch * 1000
+        while progress.seen < total:
+            self.step()
+            if progress.seen % REPORT_EVERY:
+                continue
+            self.report()
+            stop = should_stop(progress, settings.until, settings.select)
+            self.rewrite_provisional()
+            if progress.seen % SAVE_EVERY == 0 or progress.seen == total or stop:
+                self.save_point()
+            if stop:
+                self.log(f"stopping: the loss stayed below {settings.until} for the last {UNTIL_REPORTS} reports")
+                break
+        samples = [self.lang.get_sequence(self.rng) for _ in range(VERDICT_SEQUENCES)]
+        return TrainingResult(network=progress.network, reports=list(progress.reports), seen=progress.seen,
+                              last_checkpoint=progress.last, chosen=progress.chosen if progress.size > 1 else None,
+                              candidate_losses=progress.candidate_losses,
+                              verdict=evaluate(progress.network, self.lang, samples))
+
+    def step(self):
+        """One weight update on a batch of fresh sequences, their losses added to the report window."""
+        progress = self.progress
+        count = min(self.settings.batch, REPORT_EVERY - progress.seen % REPORT_EVERY)
+        samples = [self.lang.get_sequence(self.rng) for _ in range(count)]
+        logits, prob, mask = update(self.model, self.optimizer, self.lang, samples, progress.size)
+        add_to_window(progress, self.lang, samples, logits, prob, mask)
         progress.seen += count
-        if progress.seen % REPORT_EVERY:
-            continue
-        report(args, model, lang, rng, progress, log)
-        stop = should_stop(args, progress)
-        rewrite_provisional(model, config, args, progress, log)
-        if progress.seen % SAVE_EVERY == 0 or progress.seen == total or stop:
-            save_point(args, model, lang, config, progress, log, resume_state, optimizer)
-        if stop:
-            log(f"stopping: the loss stayed below {args.until} for the last {UNTIL_REPORTS} reports")
-            break
+
+    def report(self):
+        """Every REPORT_EVERY sequences: choose the candidate, print a sequence, the epoch and the loss."""
+        progress, log, select = self.progress, self.log, self.settings.select
+        k = progress.seen // 1000
+        if not progress.final_choice:
+            # embedded Reber: the final T/P counts twice
+            progress.chosen = best_candidate(progress.window_loss + progress.window_final)
+            progress.network = self.model.candidate(progress.chosen)
+            progress.final_choice = k >= select
+        elif progress.size > 1:
+            progress.network = self.model.candidate(progress.chosen)
+        log(show_sequence(progress.network, self.lang, self.lang.get_sequence(self.rng)))
+        log(f"epoch: {k}")
+        loss = float(progress.window_loss[progress.chosen]) / REPORT_EVERY
+        if not math.isfinite(loss):
+            raise Diverged(f"the training diverged after {progress.seen} sequences: the loss is {loss} "
+                           "(try a smaller --lr)")
+        progress.reports.append((k, loss))
+        progress.last_losses = [v / REPORT_EVERY for v in progress.window_loss.tolist()]
+        which = ""
+        if progress.size > 1:
+            which = f" (candidate {progress.chosen}{', final choice' if progress.final_choice else ''})"
+        log(f"loss: {loss:.4f}" + which)
+        if progress.size > 1 and k == select:
+            progress.candidate_losses = progress.last_losses
+            log("candidates' losses: " + " ".join(f"{v:.4f}" for v in progress.candidate_losses))
+        if self.lang.has_final:
+            log(f"final: {float(progress.window_final[progress.chosen]) / REPORT_EVERY:.4f}")
+        progress.window_loss.zero_()
+        progress.window_final.zero_()
+
+    def checkpoint_meta(self, loss, seen):
+        """What every Part 3 checkpoint records beside the weights."""
+        progress = self.progress
+        return dict(seen=seen, loss=loss, seed=self.settings.seed, candidates=progress.size,
+                    candidate=progress.chosen if progress.size > 1 else None, chosen_for_good=progress.final_choice)
+
+    def save_point(self):
+        """Write the checkpoint of the network so far, with what ``resume`` needs to go on from it; before the
+        final choice, remember the whole population."""
+        settings, progress = self.settings, self.progress
+        k = progress.seen // 1000
+        path = checkpoint_path(settings.out_path, self.lang.tag, settings.model, settings.hid, k)
+        if not progress.final_choice:
+            progress.provisional.append((k, path, state_of(self.model), progress.last_losses))
+        progress.last = path
+        state = resume_state(settings.as_config(), self.model, self.optimizer, self.rng, progress)
+        save_checkpoint(path, progress.network, self.config,
+                        **self.checkpoint_meta(progress.reports[-1][1], progress.seen), resume=state)
+        self.log(f"saved {path}")
+
+    def rewrite_provisional(self):
+        """Once the choice is final: rewrite every earlier checkpoint with the chosen network at that time."""
+        progress = self.progress
+        if not (progress.final_choice and progress.provisional):
+            return
+        scratch = copy.deepcopy(self.model)
+        for k, path, weights, losses in progress.provisional:
+            scratch.load_state_dict(weights)
+            save_checkpoint(path, scratch.candidate(progress.chosen), self.config,
+                            **self.checkpoint_meta(losses[progress.chosen], k * 1000))
+        self.log(f"rewrote {len(progress.provisional)} earlier checkpoint(s) with candidate {progress.chosen}, "
+                 "the network this run delivers")
+        progress.provisional = []
+
+
+def train(settings, model, lang, log=print):
+    """Train ``model`` (from build_network) on ``lang`` as the settings say, from the start; returns a
+    TrainingResult (see Trainer, which also goes on from a checkpoint)."""
+    return Trainer(settings, model, lang, log).run()
