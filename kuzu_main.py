@@ -19,7 +19,7 @@ import torch
 from lab.characters import kmnist
 from kuzu import NETS, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
 from lab.characters.settings import Settings
-from lab.common.checkpoints import check_same_settings
+from lab.common.checkpoints import check_same_settings, load_optimizer, load_weights
 from lab.characters.plots import plot_confusion, plot_curve, plot_samples
 from lab.characters.training import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
 from lab.common.records import Record
@@ -127,8 +127,8 @@ def resume_from(settings, model, optimizer, scheduler):
     check_same_settings(settings.save, ckpt["args"], settings.as_config(), RESUME_KEYS)
     if ckpt["epoch"] >= settings.epochs:
         raise UserError(f"--resume: {settings.save} finished all {settings.epochs} epochs already")
-    model.load_state_dict(ckpt["state_dict"])
-    optimizer.load_state_dict(saved["optimizer"])
+    load_weights(settings.save, model, ckpt["state_dict"])
+    load_optimizer(settings.save, optimizer, saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])
     print(f"resuming from {settings.save} after epoch {ckpt['epoch']}")

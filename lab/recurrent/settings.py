@@ -1,13 +1,14 @@
-"""Part 3's settings: seq_train.py's training run, and what seq_plot.py and seq_fsm.py load and do.
+"""Part 3's settings: seq_train.py's training run, and what the commands that analyse its checkpoints do.
 
 ``TrainSettings`` fills what the flags leave at None from DEFAULTS (per
 language and model) and checks the values that only make sense together,
 once; ``CheckpointChoice`` names the checkpoint to analyse, and
-``PlotSettings`` and ``MachineSettings`` add what seq_plot.py and
-seq_fsm.py do with it. Each is built from the parsed flags with
-``from_args`` and is unchangeable; a bad combination is a UserError of one
-sentence. ``as_config()`` is the plain dict the run record holds, under the
-flags' names (and the keys a checkpoint's resume state compares).
+``PlotSettings``, ``MachineSettings`` and ``ExplainSettings`` add what
+seq_plot.py, seq_fsm.py and seq_explain.py do with it. Each is built from
+the parsed flags with ``from_args`` and is unchangeable; a bad combination
+is a UserError of one sentence. ``as_config()`` is the plain dict the run
+record holds, under the flags' names (and the keys a checkpoint's resume
+state compares).
 """
 from dataclasses import asdict, dataclass, fields
 
@@ -162,3 +163,10 @@ class MachineSettings(CheckpointChoice):
     raw: bool = False
     seed: int = 0
     threads: int = 1
+
+
+@dataclass(frozen=True)
+class ExplainSettings(CheckpointChoice):
+    """One seq_explain.py run: the checkpoint, and the seed of the fixed-point search's starting points."""
+
+    seed: int = 0

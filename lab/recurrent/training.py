@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lab.recurrent.languages import CERTAIN, PREDICTED, collate
-from lab.common.checkpoints import state_of
+from lab.common.checkpoints import load_optimizer, load_weights, state_of
 from lab.common.errors import Diverged, UserError
 from lab.recurrent.series import checkpoint_path, load_resume_state, resume_state
 from seq_models import Population, build_model, save_checkpoint
@@ -230,8 +230,8 @@ class Trainer:
         if saved["progress"]["seen"] >= settings.epoch * 1000:
             raise UserError(f"--resume: {path} has already seen {saved['progress']['seen']} sequences; "
                             f"give an --epoch above {saved['progress']['seen'] // 1000} to go on")
-        self.model.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
+        load_weights(path, self.model, saved["model"])
+        load_optimizer(path, self.optimizer, saved["optimizer"])
         self.rng.bit_generator.state = saved["rng"]
         progress.restore(saved["progress"], self.model)
         self.log(f"resuming from {path}: {progress.seen} sequences seen, last checkpoint {progress.last}")
