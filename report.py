@@ -29,7 +29,7 @@ from lab.report.content import PARTS, PART_TITLES, Context
 from lab.report.document import to_html, to_markdown
 from lab.report.steps import plan, run_step, skip_reason
 from lab.common.errors import UserError, first_line, run_main
-from lab.common.files import atomic_write_text, ensure_folder, refuse_file
+from lab.common.files import atomic_write_text, refuse_file
 from lab.common.options import seed_number
 
 MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
@@ -107,10 +107,10 @@ def read_earlier(args, steps):
 def make_work(args, out, earlier):
     """The temporary folder beside ``out`` that the report is built in, with the reused runs copied in."""
     parent = os.path.dirname(out)
-    ensure_folder(parent)
     try:  # the name is cut short so that a long --out still leaves room for the suffix
+        os.makedirs(parent, exist_ok=True)
         work = tempfile.mkdtemp(prefix=f".{os.path.basename(out)[:32]}-building-", dir=parent)
-    except OSError as err:
+    except OSError as err:  # a read-only folder, a full disk, ...
         raise UserError(f"cannot write the report into the folder {parent}: {err.strerror or err}; "
                         "give --out a folder you can write to") from None
     if earlier:
