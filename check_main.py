@@ -45,7 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
                         help="folder for the plots and the run record (default plot)")
     parser.add_argument("--data", default=DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
-    return Settings.from_args(parser.parse_args(argv))
+    return Settings(**vars(parser.parse_args(argv)))
 
 
 def print_weights(net, heading):

@@ -78,7 +78,7 @@ def parse_args(argv):
     """The settings the flags give, each net's own defaults filled in where none were given."""
     parser = build_parser()
     try:
-        return Settings.from_args(parser.parse_args(argv))
+        return Settings(**vars(parser.parse_args(argv)))
     except UserError as err:  # flags that do not fit together: a usage error, as argparse's own
         parser.error(str(err))
 

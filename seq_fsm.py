@@ -79,7 +79,7 @@ def build_parser():
 
 def main(argv=None):
     """Extract, print, draw and validate the machine; for an LSTM on a counting language, the context units too."""
-    settings = MachineSettings.from_args(build_parser().parse_args(argv))
+    settings = MachineSettings(**vars(build_parser().parse_args(argv)))
     model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]
     lang = language_for(config, settings.length, path)

@@ -135,7 +135,7 @@ def show(plt, points, states, initial, title, unit, names=None):
 
 def main(argv=None):
     """Load the checkpoint, print weights and activations, save the plots and the record."""
-    settings = PlotSettings.from_args(build_parser().parse_args(argv))
+    settings = PlotSettings(**vars(build_parser().parse_args(argv)))
     model, ckpt, path, lang = load(settings)
     config = ckpt["config"]
     record = Record("seq_plot.py", argv, settings.as_config())

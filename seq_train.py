@@ -81,7 +81,7 @@ def build_parser():
 
 def parse_args(argv=None):
     """The settings the flags give, the language's and model's defaults filled in where none were given."""
-    return TrainSettings.from_args(build_parser().parse_args(argv))
+    return TrainSettings(**vars(build_parser().parse_args(argv)))
 
 
 def describe(settings, lang):

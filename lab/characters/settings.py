@@ -1,14 +1,15 @@
 """Part 1's settings: everything kuzu_main.py's flags resolve to, in one checked, unchangeable object.
 
-``Settings(net="conv")`` fills what is left at None with that net's own
-defaults (kuzu.NET_DEFAULTS: lr, mom, shift, schedule, nesterov; the thread
-count of kuzu.THREAD_DEFAULTS; the data folder of kmnist.data_root) and
-checks the values that only make sense together, once; a bad combination is
-a UserError of one sentence. ``as_config()`` is the plain dict that the run
+Its fields are the flags' names, so the command builds it with
+``Settings(**vars(args))``. ``Settings(net="conv")`` fills what is left at
+None with that net's own defaults (kuzu.NET_DEFAULTS: lr, mom, shift,
+schedule, nesterov; the thread count of kuzu.THREAD_DEFAULTS; the data
+folder of kmnist.data_root) and checks the values that only make sense
+together, once; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict that the run
 record and the checkpoint's ``args`` hold (the flags' names, as before), and
 ``model_config()`` the dict that rebuilds the network (kuzu.build_model).
 """
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -67,11 +68,6 @@ class Settings:
             raise UserError("--nesterov needs a momentum above 0 (--mom); or give --no-nesterov")
         if self.resume and not self.save:
             raise UserError("--resume goes on from the checkpoint named by --save PATH")
-
-    @classmethod
-    def from_args(cls, args):
-        """The settings of parsed flags (an argparse namespace with a field's name for each flag)."""
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
     def as_config(self):
         """The settings as a plain dict, under the flags' names: the run record's and the checkpoint's."""

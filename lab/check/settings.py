@@ -1,10 +1,12 @@
 """Part 2's settings: everything check_main.py's flags resolve to, in one checked, unchangeable object.
 
-``as_config()`` is the plain dict the run record holds (the flags' names);
-check.train reads the training ones (epoch, lr, init, restarts, patience).
+Its fields are the flags' names, so the command builds it with
+``Settings(**vars(args))``; ``as_config()`` is the plain dict the run
+record holds; check.train reads the training ones (epoch, lr, init,
+restarts, patience).
 """
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from lab.common.errors import UserError
 
@@ -34,11 +36,6 @@ class Settings:
         if self.act == "step" and not self.set_weights:
             raise UserError("--act step cannot be trained (the step function has no gradient); "
                             "add --set_weights, or use --act sig")
-
-    @classmethod
-    def from_args(cls, args):
-        """The settings of parsed flags (an argparse namespace with a field's name for each flag)."""
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
     def as_config(self):
         """The settings as a plain dict, under the flags' names: the run record's."""

@@ -4,13 +4,13 @@
 language and model) and checks the values that only make sense together,
 once; ``CheckpointChoice`` names the checkpoint to analyse, and
 ``PlotSettings``, ``MachineSettings`` and ``ExplainSettings`` add what
-seq_plot.py, seq_fsm.py and seq_explain.py do with it. Each is built from
-the parsed flags with ``from_args`` and is unchangeable; a bad combination
-is a UserError of one sentence. ``as_config()`` is the plain dict the run
+seq_plot.py, seq_fsm.py and seq_explain.py do with it. Each takes the
+parsed flags by their names (``TrainSettings(**vars(args))``) and is
+unchangeable; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict the run
 record holds, under the flags' names (and the keys a checkpoint's resume
 state compares).
 """
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from lab.common.errors import UserError
 from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
@@ -43,15 +43,11 @@ def defaults_for(lang, model, embed=False):
 
 
 class SettingsBase:
-    """What every settings class here shares: built from parsed flags, back to a plain dict, the language's tag."""
-
-    @classmethod
-    def from_args(cls, args):
-        """The settings of parsed flags (an argparse namespace with a field's name for each flag)."""
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+    """What every settings class here shares: the plain dict, the language's tag."""
 
     def as_config(self):
-        """The settings as a plain dict, under the flags' names: the run record's."""
+        """The settings as a plain dict, under the flags' names: the run record's settings, and what a
+        checkpoint's resume state keeps of them (series.RESUME_SETTINGS)."""
         return asdict(self)
 
     @property
