@@ -1,5 +1,8 @@
-"""The language's own states in words (A3, b5, b3c6, n4, T.n2) and per-point colour classes for plots.
+"""The language's own states in words (A3, b5, b3c6, n4, T.n2), per-point colour classes for plots, and
+the colours those names are drawn in (one hue per phase, shaded by the count).
 """
+import re
+
 import numpy as np
 
 
@@ -110,3 +113,60 @@ def point_names(lang, symbol, first, state):
     ordered = sorted(set(keys), key=namer.order)
     index = {k: i for i, k in enumerate(ordered)}
     return np.array([index[k] for k in keys], dtype=np.int64), [namer.name(k) for k in ordered]
+
+
+
+PHASE_MAPS = ("Reds", "Greens", "Blues", "Purples", "Oranges", "YlOrBr")  # A, B, C phases: as context_figure
+
+
+
+def name_phase(name):
+    """The phase a state's name belongs to, for its colour: the letter it starts with ("A3" -> "A", "b3c6" -> "b",
+    "T.n4" -> "T", "n2" -> "n"), or "" for a word (start, begin, end)."""
+    head = name.rstrip("'")
+    if head[:1].isalpha() and (len(head) == 1 or head[1].isdigit() or head[1] == "."):
+        return head[0]
+    return ""
+
+
+
+def _shade_key(name):
+    """Order within a phase: the counts in the name summed (the symbols still to come, or the grammar's node)."""
+    return (sum(int(d) for d in re.findall(r"\d+", name)), name)
+
+
+
+def phase_columns(names):
+    """The names' indices by phase: [(phase, indices)], phases in letter order and words last, each phase's
+    names ordered by their counts (light to dark in state_colours; a column of a legend)."""
+    groups = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name_phase(name), []).append(i)
+    return [(g, sorted(groups[g], key=lambda i: _shade_key(names[i])))
+            for g in sorted(groups, key=lambda g: (g == "", g.lower()))]
+
+
+
+def state_colours(names):
+    """An RGBA colour for each state name: one hue per phase (PHASE_MAPS in letter order: the A's red, the
+    B's green, the C's blue), light to dark along the phase's states; words (start, begin, end) in greys.
+
+    Names of a single phase, ten at most (the Reber grammar's n1..n6),
+    get tab10's distinct colours instead, since shades of one hue would
+    be hard to tell apart.
+    """
+    from matplotlib import colormaps
+
+    columns = phase_columns(names)
+    lettered = [members for phase, members in columns if phase]
+    colours = [None] * len(names)
+    if len(lettered) <= 1 and len(names) <= 10:
+        for rank, i in enumerate(i for _, members in columns for i in members):
+            colours[i] = colormaps["tab10"](rank)
+        return colours
+    words = [members for phase, members in columns if not phase]
+    for k, members in enumerate(lettered + words):
+        cmap = colormaps["Greys" if k >= len(lettered) else PHASE_MAPS[k % len(PHASE_MAPS)]]
+        for rank, i in enumerate(members):
+            colours[i] = cmap(0.45 + 0.5 * rank / (len(members) - 1) if len(members) > 1 else 0.75)
+    return colours
