@@ -9,7 +9,7 @@ texts and draws. ``graph_figure`` leaves what layout computed in ``fig.fsm_layou
 import numpy as np
 
 from lab.machines.layout import (NODE_RADIUS, arrow_label_places, fit_font, graph_geometry, graph_layout,
-                                 name_places, outline, scatter_loop, thin)
+                                 loop_places, name_places, outline, thin)
 from lab.machines.text import edge_labels, predicted_text
 from lab.recurrent.states import phase_columns, state_colours
 
@@ -60,12 +60,12 @@ def scatter_figure(plt, features, labels, machine, initial, symbols, title, unit
     project, (xlabel, ylabel) = projection(np.vstack([features, initial[None]]), unit)
     pts, centres = project(features), project(raw.centers)
     fig, ax = plt.subplots(figsize=(8, 7.2), layout="constrained")
-    radius = 0.05 * max(float(np.ptp(pts, axis=0).max()), 1e-6)
-    outlines = {s: outline(pts[labels == s], radius / 2.5) for s in range(raw.num_states) if (labels == s).any()}
+    pad = 0.02 * max(float(np.ptp(pts, axis=0).max()), 1e-6)  # between a cluster's points and its outline
+    outlines = {s: outline(pts[labels == s], pad) for s in range(raw.num_states) if (labels == s).any()}
     _draw_clusters(ax, pts, labels, outlines, [colours[b] for b in block])
     start = project(initial)[0]
     ax.plot(*start, "kx", markersize=12, markeredgewidth=2, zorder=5)
-    arcs, loops = _draw_transitions(ax, raw, symbols, centres, radius)
+    arcs, loops = _draw_arcs(ax, raw, symbols, centres)
     ax.margins(0.08)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     _scatter_legend(fig, names, colours, names[int(block[raw.initial])])
@@ -73,7 +73,8 @@ def scatter_figure(plt, features, labels, machine, initial, symbols, title, unit
     fig.set_layout_engine("none")
     ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())
     taken = _name_states(ax, raw, block, names, colours, centres, outlines, start)
-    _label_transitions(ax, arcs, loops, centres, taken)
+    spots = _draw_loops(ax, loops, centres, taken)
+    _label_transitions(ax, arcs, [(spot, out, text) for (spot, out), (_, text) in zip(spots, loops)], centres, taken)
     return fig
 
 
@@ -84,28 +85,31 @@ def _draw_clusters(ax, pts, labels, outlines, colour):
         ax.plot(*line.T, "-", color=colour[s], lw=1.2)
 
 
-def _draw_transitions(ax, raw, symbols, centres, radius):
-    """The arrows between the clusters, bent a little; a small loop where a cluster leads to itself.
-
-    Returns the arrows' (from, to, label) and the loops' (label spot, outward direction, label), for
-    _label_transitions.
-    """
-    from matplotlib.patches import Arc
-
-    middle, arcs, loops = centres.mean(0), [], []
+def _draw_arcs(ax, raw, symbols, centres):
+    """The arrows between the clusters, bent a little; returns them as (from, to, label) and the self-loops
+    as (state, label), for _draw_loops and _label_transitions."""
+    arcs, loops = [], []
     for (s, t), text in edge_labels(raw, symbols).items():
-        if s != t:
-            ax.annotate("", xy=centres[t], xytext=centres[s], arrowprops=dict(
-                arrowstyle="-|>", color="0.25", lw=1.0, shrinkA=0, shrinkB=0, connectionstyle="arc3,rad=0.2"))
-            arcs.append((s, t, text))
+        if s == t:
+            loops.append((s, text))
             continue
-        loop = scatter_loop(centres[s], centres[s] - middle, radius)
-        ax.add_patch(Arc(loop["centre"], loop["diameter"], loop["diameter"], angle=loop["angle"], theta1=-130,
-                         theta2=130, color="0.25", lw=1.0))
-        ax.annotate("", xy=loop["tip"], xytext=loop["tip"] - 0.05 * radius * loop["heading"],
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", lw=1.0, shrinkA=0, shrinkB=0))
-        loops.append((loop["label"], centres[s] - middle, text))
+        ax.annotate("", xy=centres[t], xytext=centres[s], arrowprops=dict(
+            arrowstyle="-|>", color="0.25", lw=1.0, shrinkA=0, shrinkB=0, connectionstyle="arc3,rad=0.2"))
+        arcs.append((s, t, text))
     return arcs, loops
+
+
+def _draw_loops(ax, loops, centres, taken):
+    """A small round loop beside each cluster that leads to itself, clear of the names (layout.loop_places);
+    returns each loop's (label spot, outward direction) in pixels."""
+    px = ax.transData.transform(centres)
+    to_data, spots = ax.transData.inverted().transform, []
+    for (s, _), loop in zip(loops, loop_places(px, [s for s, _ in loops], taken)):
+        ax.plot(*to_data(loop["line"]).T, "-", color="0.25", lw=1.0)
+        ax.annotate("", xy=to_data(loop["tip"][None])[0], xytext=to_data((loop["tip"] - loop["heading"])[None])[0],
+                    arrowprops=dict(arrowstyle="-|>", color="0.25", lw=1.0, shrinkA=0, shrinkB=0))
+        spots.append((loop["label"], loop["label"] - px[s]))
+    return spots
 
 
 def _scatter_legend(fig, names, colours, start_name):
@@ -162,7 +166,7 @@ def _label_transitions(ax, arcs, loops, centres, taken):
     style = dict(fontsize=ARROW_FONT, ha="center", va="center", color="0.25", zorder=4)
     texts = [ax.text(0, 0, label, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8), **style)
              for _, _, label in arcs] + [ax.text(0, 0, label, **style) for _, _, label in loops]
-    places = arrow_label_places([(s, t) for s, t, _ in arcs], [(px(spot[None])[0], out) for spot, out, _ in loops],
+    places = arrow_label_places([(s, t) for s, t, _ in arcs], [(spot, out) for spot, out, _ in loops],
                                 [_size(t, 1) for t in texts], px(centres), taken, _frame(ax))
     for text, (spot, near) in zip(texts, places):
         text.set_position(ax.transData.inverted().transform(spot))

@@ -586,18 +586,37 @@ def outline(points, pad):
     return mid + reach * np.hstack([np.cos(angles), np.sin(angles)])
 
 
-def scatter_loop(centre, outward, radius):
-    """A small loop beside a cluster, pointing along ``outward``: a dict with its circle's centre and
-    diameter, its angle (degrees; the arc runs from -130 to 130 round it), the arrowhead's tip and the
-    direction it points, and where its label goes."""
+def scatter_loop(centre, outward, radius=9.0, edge=0.0):
+    """A small loop beside a cluster (display pixels), pointing along ``outward``, its near side ``edge``
+    pixels out (where a name's box ends; 0: none): a dict with its line (from 130 degrees one side of
+    ``outward`` round to 130 degrees the other), the arrowhead's tip and the direction it points there, and
+    where its label goes (just beyond the loop)."""
     u = np.asarray(outward, dtype=np.float64)
     u = u / (np.linalg.norm(u) or 1.0)
-    middle = np.asarray(centre, dtype=np.float64) + 1.25 * radius * u
-    angle = np.degrees(np.arctan2(u[1], u[0]))
-    tip = np.radians(angle - 130)
-    return {"centre": middle, "diameter": 1.2 * radius, "angle": angle,
-            "tip": middle + 0.6 * radius * np.array([np.cos(tip), np.sin(tip)]),
-            "heading": np.array([np.sin(tip), -np.cos(tip)]), "label": middle + radius * u}
+    middle = np.asarray(centre, dtype=np.float64) + (edge + 0.6 * radius if edge else 1.25 * radius) * u
+    angles = np.arctan2(u[1], u[0]) + np.radians(np.linspace(130, -130, 40))[:, None]
+    line = middle + radius * np.hstack([np.cos(angles), np.sin(angles)])
+    return {"line": line, "tip": line[-1], "heading": line[-1] - line[-2], "label": middle + 2.2 * radius * u}
+
+
+def _exit(box, point, u):
+    """How far from a point inside a box, along the unit vector u, the box ends."""
+    return min(((box[k + 2] if u[k] > 0 else box[k]) - point[k]) / u[k] for k in (0, 1) if abs(u[k]) > 1e-9)
+
+
+def loop_places(centres, states, taken):
+    """A scatter_loop (display pixels) for each of these clusters that lead to themselves: on the way, of
+    eight, nearest to away from the middle of the centres whose line crosses none of the boxes taken, but
+    for one over the cluster's centre (a name there, at whose edge the loop then starts)."""
+    middle, loops = centres.mean(0), []
+    for s in states:
+        over = [b for b in taken if _covers(b, centres[s])]
+        others = np.asarray([b for b in taken if not _covers(b, centres[s])]).reshape(-1, 4)
+        tries = [scatter_loop(centres[s], u, edge=_exit(over[0], centres[s], u) if over else 0.0)
+                 for u in sorted(DIRECTIONS, key=lambda u: -float(u @ (centres[s] - middle)))]
+        clear = [loop for loop in tries if not _covered(others, loop["line"]).any()]
+        loops.append((clear or tries)[0])
+    return loops
 
 
 def arc_spots(p, q, bend=0.2, fractions=ALONG[:7]):
