@@ -196,8 +196,8 @@ def finish(settings, test, parameters, epochs, confusion, predicted):
     return saved + ([settings.save] if settings.save else []), results
 
 
-def run(settings, device, record):
-    """Build the network, train and test it, report and draw; returns the paths written."""
+def run(settings, device):
+    """Build the network, train and test it, report and draw; returns (the paths written, the record's results)."""
     seed_everything(settings.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -205,15 +205,13 @@ def run(settings, device, record):
     ensure_folder(settings.plot_dir)
     model = build_model(settings.model_config()).to(device)
     total, arithmetic = parameter_arithmetic(model)
-    record.results.update(parameters=total, arithmetic=arithmetic, model=settings.model_config())
     print_settings(settings, device, arithmetic)
     np.set_printoptions(precision=4, suppress=True)
     runner = prepare(model, settings.net, device, settings.compile)
     epochs, confusion, predicted = train_and_test(settings, model, runner, train, test)
-    record.results["epochs"] = epochs
     saved, results = finish(settings, test, total, epochs, confusion, predicted)
-    record.results.update(results)
-    return saved
+    return saved, dict(parameters=total, arithmetic=arithmetic, model=settings.model_config(), epochs=epochs,
+                       **results)
 
 
 def main(argv=None):
@@ -225,7 +223,8 @@ def main(argv=None):
     record = Record("kuzu_main.py", argv, settings.as_config())
     lock = exclusive(settings.save + ".lock", settings.save) if settings.save else contextlib.nullcontext()
     with lock, torch_threads(settings.threads):
-        saved = run(settings, device, record)
+        saved, results = run(settings, device)
+    record.results.update(results)
     record.wrote(*saved)
     saved.append(record.write(os.path.join(settings.plot_dir, settings.run_name + ".json"), device,
                               settings.threads))
