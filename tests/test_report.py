@@ -2,7 +2,11 @@
 
 The report is built once for the module (about a minute on 2 cores); the
 other tests read it, or copy it and build again from it (--reuse, a missing
-KMNIST, Ctrl-C).
+KMNIST, Ctrl-C). A second report, of Part 1 alone at its full 10 epochs on a
+noisier synthetic KMNIST (where the first and last epochs differ), is
+checked against what its command printed and against hand computations;
+the quick report's Part 2 and Part 3 texts are checked against the printed
+lines of their commands and its Part 2 captions against the images.
 """
 import html.parser
 import json
@@ -15,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import default_signals, interrupt, make_kmnist
+from conftest import default_signals, interrupt, make_kmnist, make_noisy_kmnist
 from lab.report.document import to_html, to_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -242,3 +246,107 @@ def test_renderers_escape_and_keep_the_same_content():
     markdown = to_markdown(blocks)
     assert "| a\\|b | n |" in markdown and "| 1 \\| 2 | 3.50% |" in markdown
     assert "![fig cmd](p/x.jpg)" in markdown and "```\nx < 1\n```" in markdown
+
+
+# ------------------------------------------------------------------------- the page against independent truth
+
+CLASSES = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]  # KMNIST's published class order
+
+
+@pytest.fixture(scope="module")
+def part1_report(tmp_path_factory):
+    """(folder, NetLin's printed output) of `report.py --parts 1 --nets lin --seed 3`: 10 epochs on noisy data."""
+    base = tmp_path_factory.mktemp("report1")
+    make_noisy_kmnist(str(base / "data"))
+    done = build(base / "report", "--parts", "1", "--nets", "lin", "--seed", "3", "--data", str(base / "data"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return base / "report", (base / "report" / "logs" / "kuzu_lin.txt").read_text()
+
+
+def printed_tests(log):
+    """(right, total) of every 'Test set' line a Part 1 run printed, one per epoch."""
+    return [(int(a), int(b)) for a, b in re.findall(r"^Test set: Average loss: [\d.]+, Accuracy: (\d+)/(\d+) ", log,
+                                                    re.M)]
+
+
+def last_printed_matrix(log):
+    block = re.findall(r"^\[\[.*?\]\]$", log, re.M | re.S)[-1]
+    return [[int(float(v)) for v in row.strip(" []").split()] for row in block.splitlines()]
+
+
+def test_part1_heading_tables_and_text_are_the_last_epochs(part1_report):
+    folder, log = part1_report
+    tests = printed_tests(log)
+    assert len(tests) == 10 and tests[0] != tests[-1]  # the premise: the first epoch is not the last
+    right, total = tests[-1]
+    accuracy = f"{100 * right / total:.2f}%"
+    p = page(folder)
+    text = "".join(p.text)
+    assert f"NetLin: {accuracy} after 10 epoch(s)" in text
+    rows = table_after(p.tables, "net")
+    assert len(rows) == 2 and rows[1][:5] == ["NetLin", accuracy, f"{right}/{total}", "7,850",
+                                                 "out: 784*10+10 = 7,850"]
+    matrix = last_printed_matrix(log)
+    table = table_after(p.tables, "true \\ chosen")
+    assert table[0][1:] == CLASSES and [row[0] for row in table[1:]] == CLASSES
+    assert [[int(v) for v in row[1:]] for row in table[1:]] == matrix
+    assert sum(matrix[i][i] for i in range(10)) == right
+    pairs = re.search(r"Most confused \(true -> chosen\): (.*?)\.", text).group(1)
+    found = [(t, c, int(n)) for t, c, n in re.findall(r"(\w+) -> (\w+) \((\d+)\)", pairs)]
+    off = sorted((matrix[i][j] for i in range(10) for j in range(10) if i != j), reverse=True)[:3]
+    assert [n for _, _, n in found] == off  # the three largest cells off the diagonal, read row (true) -> column
+    assert all(t != c and matrix[CLASSES.index(t)][CLASSES.index(c)] == n for t, c, n in found)
+    assert "seed=3 " in log and "--seed 3" in table_after(p.tables, "step")[1][3]
+    captions = [c for c in re.findall(r"!\[([^\]]*)\]", (folder / "report.md").read_text())]
+    assert [c.split(",")[0] for c in captions] == ["Confusion heatmap", "Test examples per class: six it got right",
+                                                   "Training loss and test accuracy per epoch"][:len(captions)]
+    assert len(captions) >= 3
+
+
+def grey_area(path):
+    """Pixels of the flat grey fill in a Part 2 unit plot (a JPEG: greys within a small tolerance)."""
+    from PIL import Image
+    import numpy as np
+
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=float) / 255
+    value = rgb.mean(-1)
+    greyish = (np.ptp(rgb, axis=-1) < 0.05) & (value > 0.5) & (value < 0.95)
+    levels, counts = np.unique(np.round(value[greyish], 2), return_counts=True)
+    return int((greyish & (np.abs(value - levels[counts.argmax()]) < 0.04)).sum())
+
+
+def test_part2_captions_number_the_hidden_units_as_the_plots_show_them(quick_report):
+    """The hand design's unit Hk is on where x1 + x2 >= k - 0.5. Over the plotted square [-0.5, 2.5]^2 (area 9)
+    that is 7.875, 5.875, 3.125 and 1.125: each caption "Hidden unit Hk" must be under the image greyed so."""
+    folder, _, _ = quick_report
+    shares = [7.875, 5.875, 3.125, 1.125]
+    figures = re.findall(r"!\[Hidden unit H(\d+):[^\]]*\]\((part2/step_4_set/[^)]+)\)",
+                         (folder / "report.md").read_text())
+    assert len(figures) == 4
+    areas = {int(k): grey_area(folder / path) for k, path in figures}
+    for k, area in areas.items():
+        ratio = area / areas[1]
+        unit = min(range(4), key=lambda u: abs(shares[u] / shares[0] - ratio)) + 1
+        assert unit == k and ratio == pytest.approx(shares[k - 1] / shares[0], abs=0.02), (k, ratio)
+
+
+def test_part2_and_part3_texts_are_what_the_commands_printed(quick_report):
+    folder, _, _ = quick_report
+    text = "".join(page(folder).text)
+    log = (folder / "logs" / "check_sig_5.txt").read_text()
+    epochs = re.search(r"^Stopped at epoch (\d+): ", log, re.M).group(1)
+    accuracy = float(re.findall(r"^Final Accuracy:\s+([\d.]+)$", log, re.M)[-1])
+    assert f"Trained: accuracy {accuracy:.2f}%, {epochs} epochs" in text
+    for name, candidates in (("anb2n_srn2", 8), ("anb2nc3n_lstm3", 1)):
+        log = (folder / "logs" / f"train_{name}.txt").read_text()
+        right, total, loss = re.search(r"deterministic symbols predicted \(p > 0\.5\) [\d.]+% \((\d+)/(\d+)\), "
+                                       r"mean loss ([\d.]+)$", log, re.M).groups()
+        seen = int(re.search(r"^trained on (\d+) sequences", log, re.M).group(1))
+        assert (f"trained on {seen:,} sequences; on 100 fresh ones it predicts {int(right) / int(total):.1%} of the "
+                f"deterministic symbols, mean loss {loss}") in text, name
+        if candidates > 1:
+            chosen = re.search(r"\(candidate (\d+), final choice\)", log).group(1)
+            assert f"The best of {candidates} candidates (number {chosen}) was kept at 10k sequences" in text
+        fsm = (folder / "logs" / f"fsm_{name}.txt").read_text()
+        raw, merged = re.search(r"^number of states: (\d+) \((\d+) after merging", fsm, re.M).groups()
+        assert f"Extracted machine: {raw} states, {merged} after merging" in text
