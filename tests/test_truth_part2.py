@@ -105,6 +105,14 @@ def test_the_stop_comes_after_2000_epochs_in_a_row_at_100_percent(replica, tmp_p
     lines = [f"H{k + 1}: {w1[k, 0]:.2f}*x1 {'-' if w1[k, 1] < 0 else '+'} {abs(w1[k, 1]):.2f}*x2 "
              f"{'-' if b1[k] < 0 else '+'} {abs(b1[k]):.2f} = 0" for k in range(4)]
     assert results["dividing_lines"] == lines
+    x = np.array([[a, b] for a, b, _ in POINTS], dtype=np.float64)
+    hidden = 1 / (1 + np.exp(-(x @ w1.T + b1)))
+    output = 1 / (1 + np.exp(-(hidden @ final[2].numpy().T + final[3].numpy())))
+    table = results["activation_table"].splitlines()
+    assert table[0].split() == ["x1", "x2", "H1", "H2", "H3", "H4", "out", "target"]
+    for line, point, h, o in zip(table[1:], POINTS, hidden, output[:, 0]):
+        assert line.split() == [f"{point[0]:.2f}", f"{point[1]:.2f}", *[f"{v:.3f}" for v in h], f"{o:.3f}",
+                                str(point[2])]
 
     # one epoch less: 1999 in a row is not enough
     status, out, err = run_check(tmp_path / "short", *flags, "--epoch", str(stop - 1))

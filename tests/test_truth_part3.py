@@ -338,6 +338,30 @@ def test_tv_criterion_at_its_edge(tmp_path):
         assert r["criterion_met"] == (r["machine_right"] >= r["network_right"] and r["mean_tv"] <= tv * 0.96)
 
 
+def test_lstm_counting_summary_of_a_hand_built_counter(tmp_path):
+    """One LSTM unit with its input, forget and output gates held open (bias 20) and cell input tanh of
+    atanh(0.5) after A, atanh(-0.25) after B, 0 after C: its cell counts +0.5 per A and -0.25 per B, exactly
+    back to 0 after a^n b^2n, and stays put over the C's. The summary the report shows: steady up in the A's,
+    steady down in the B's, no steady count in the C's (a mean change under 0.05)."""
+    config = dict(lang="anb2nc3n", embed=False, length=3, model="lstm", num_input=3, num_hid=1, num_out=3)
+    net = build_model(config)
+    net.load_state_dict({
+        "lstm.weight_ih_l0": torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0],
+                                           [math.atanh(0.5), math.atanh(-0.25), 0.0], [0.0, 0.0, 0.0]]),
+        "lstm.weight_hh_l0": torch.zeros(4, 1), "lstm.bias_ih_l0": torch.tensor([20.0, 20.0, 0.0, 20.0]),
+        "lstm.bias_hh_l0": torch.zeros(4), "out.weight": torch.zeros(3, 1), "out.bias": torch.zeros(3)})
+    save_checkpoint(tmp_path / "net.pth", net, config, seen=1000)
+    status, _, err = run_command(seq_fsm.main, ["--checkpoint", str(tmp_path / "net.pth"), "--plot_path",
+                                                str(tmp_path / "plot"), "--states", "4", "--sequences", "20",
+                                                "--validate", "30"])
+    assert status == 0, err
+    rows = record(tmp_path / "plot" / "anb2nc3n_lstm1_fsm.json")["results"]["context_summary"]
+    assert [(r["unit"], r["phase"], r["steady"]) for r in rows] == [("cell 0", "A", True), ("cell 0", "B", True),
+                                                                       ("cell 0", "C", False)]
+    assert [r["rate"] for r in rows] == pytest.approx([0.5, -0.25, 0.0], abs=1e-6)
+    assert [r["sd"] for r in rows] == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+
+
 # ----------------------------------------------------------------------------------- Reber's --length, by definition
 
 DIAGRAM = {0: {"B": 1}, 1: {"T": 2, "P": 3}, 2: {"S": 2, "X": 4}, 3: {"T": 3, "V": 5}, 4: {"X": 3, "S": 6},
