@@ -28,7 +28,7 @@ from lab.explain.figures import counter_figure, flow_figure, space_figure
 from lab.explain.maps import StateMaps
 from lab.explain.sentences import explanation, num, vector
 from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
-from lab.recurrent.training import settings_for
+from lab.recurrent.settings import ExplainSettings
 
 
 def build_parser():
@@ -85,28 +85,27 @@ def draw(result, maps, folder, name):
 
 def main(argv=None):
     """Load the network, measure, print, draw and record."""
-    args = build_parser().parse_args(argv)
-    seed_everything(args.seed)
-    default_hid = settings_for(args.lang, args.model, args.embed)["hid"]
-    model, ckpt, path = resolve_checkpoint(args, default_hid)
+    settings = ExplainSettings(**vars(build_parser().parse_args(argv)))
+    seed_everything(settings.seed)
+    model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]
-    lang = language_for(config, args.length, path)
+    lang = language_for(config, settings.length, path)
     print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units, "
           f"{ckpt.get('seen', '?')} sequences seen)")
-    record = Record("seq_explain.py", argv, vars(args))
+    record = Record("seq_explain.py", argv, settings.as_config())
     with torch_threads(1):
-        result = explain(model, lang, seed=args.seed)
+        result = explain(model, lang, seed=settings.seed)
     print(tables(result))
     sentences = explanation(result)
     print("\nexplanation:")
     print("\n".join(f"  {s}" for s in sentences))
     name = series_name(lang.tag, config["model"], config["num_hid"])
-    written = draw(result, StateMaps(model), args.plot_path, name)
+    written = draw(result, StateMaps(model), settings.plot_path, name)
     for item in written:
         print(f"wrote {item}")
     record.results.update(checkpoint=path, sequences_seen=ckpt.get("seen"), analysis=result, sentences=sentences)
     record.wrote(*written)
-    record.write(os.path.join(args.plot_path, name + "_explain.json"))
+    record.write(os.path.join(settings.plot_path, name + "_explain.json"))
     return 0
 
 

@@ -216,19 +216,59 @@ def record_values(result):
 
 
 def in_record(value, values):
-    digits = 3
-    return any(abs(value - round(v, d)) < 10 ** -(d + 1) or abs(value - round(1 / v, d) if v else 1) < 10 ** -(d + 1)
-               for v in values for d in range(0, digits + 1))
+    """Whether a printed number is some record value (or its size, or 1/value) rounded to 0..3 decimals."""
+    for v in values:
+        for d in range(4):
+            for candidate in (v, abs(v), 1 / v if v else None):
+                if candidate is not None and abs(value - round(candidate, d)) < 10 ** -(d + 1):
+                    return True
+    return False
 
 
-@pytest.mark.parametrize("make,lang", [(lambda: srn(5), "anb2n"), (lambda: lstm(2), "anb2nc3n")])
-def test_every_number_in_the_text_is_in_the_record(make, lang):
+@pytest.fixture(scope="module")
+def trained_lstm(tmp_path_factory):
+    """An LSTM-3 trained on a^n b^2n c^3n for 10,000 sequences by seq_train.py (it learns in that time)."""
+    from seq_models import load_checkpoint
+
+    out = tmp_path_factory.mktemp("lstm")
+    done = subprocess.run([sys.executable, "seq_train.py", "--lang", "anb2nc3n", "--model", "lstm", "--hid", "3",
+                           "--epoch", "10", "--out_path", str(out), "--plot_path", str(out / "plot")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return load_checkpoint(str(out / "anb2nc3n_lstm3_10.pth"))[0]
+
+
+@pytest.mark.parametrize("which", ["srn", "lstm", "trained"])
+def test_every_number_in_the_text_is_in_the_record(which, request):
+    make, lang = {"srn": (lambda: srn(5), "anb2n"), "lstm": (lambda: lstm(2), "anb2nc3n"),
+                  "trained": (lambda: request.getfixturevalue("trained_lstm"), "anb2nc3n")}[which]
     result = json.loads(json.dumps(explain(make(), make_language(lang))))
     values = record_values(result)
-    sums = [m * r["rate"] for r in result["rates"] for m in result["mult"]]  # "raise it by 1.92n"
+    sums = [m * r["rate"] for r in result["rates"] for m in [1, *result["mult"]]]  # "raise it by 1.92n"
     visited = [max(abs(v) for t in result["trajectories"] for s in t["states"] for v in s)]
-    for x in sentence_numbers(result):
+    numbers = sentence_numbers(result)
+    assert numbers
+    for x in numbers:
         assert in_record(x, values + sums + visited), x
+
+
+def test_a_counting_cell_is_stated_with_its_own_rates(trained_lstm):
+    """The trained LSTM: each "rises/falls by X per S (r^2 Y)" is that unit's rate and fit in that phase."""
+    result = explain(trained_lstm, make_language("anb2nc3n"))
+    rates = {(r["unit"], r["phase"]): r for r in result["rates"]}
+    stated = 0
+    for sentence in explanation(result):
+        found = re.match(r"(Cell unit \d) ", sentence)
+        if not found:
+            continue
+        unit = found.group(1).lower()
+        for verb, size, phase, r2 in re.findall(r"(rises|falls) by (\d+\.\d+) per ([ABC]) \(r\^2 (\d+\.\d+)\)", sentence):
+            row = rates[(unit, phase)]
+            assert (verb == "rises") == (row["rate"] > 0)
+            assert float(size) == round(abs(row["rate"]), 2) and float(r2) == round(row["r2"], 2)
+            assert row["r2"] >= 0.9 and abs(row["rate"]) >= 0.05
+            stated += 1
+    assert stated >= 2
 
 
 def test_the_text_of_two_networks_differs_where_their_numbers_do():

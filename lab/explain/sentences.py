@@ -117,7 +117,7 @@ def decision_sentences(result):
 
 
 def counter_sentences(result):
-    """LSTM: per cell unit, its steady counts and whether an up-count and a later down-count balance."""
+    """LSTM: per cell unit, its steady counts, whether a count and a later opposite count balance, and the rest."""
     out = []
     for unit in [u for u in result["units"] if u.startswith("cell")]:
         rows = [r for r in result["rates"] if r["unit"] == unit]
@@ -126,32 +126,38 @@ def counter_sentences(result):
             continue
         parts = [f"{'rises' if r['rate'] > 0 else 'falls'} by {num(abs(r['rate']))} per {r['phase']} "
                  f"(r^2 {num(r['r2'])})" for r in steady]
-        text = f"{unit.capitalize()} " + " and ".join(parts)
-        other = [f"{r['verdict']} during the {r['phase']}'s (rate {num(r['rate'])}, r^2 {num(r['r2'])})"
+        text = f"{unit.capitalize()} " + " and ".join(parts) + balance_clause(result, steady) + "."
+        other = [f"during the {r['phase']}'s it {r['verdict']} (rate {num(r['rate'])}, r^2 {num(r['r2'])})"
                  for r in rows if r not in steady and r["verdict"] != "stays nearly constant"]
         if other:
-            text += "; it " + " and ".join(other)
-        text += balance_clause(result, steady)
-        out.append(text + ".")
+            text += " " + "; ".join(other)[0].upper() + "; ".join(other)[1:] + "."
+        out.append(text)
     return out
 
 
+def times_n(m):
+    """"n" for 1, "2n" for 2, ..."""
+    return "n" if m == 1 else f"{m}n"
+
+
 def balance_clause(result, steady):
-    """", so ... it counts 2n up and 3n down" when an up-count and a later down-count cancel; else ""."""
-    ups = [r for r in steady if r["rate"] > 0]
-    downs = [r for r in steady if r["rate"] < 0]
-    for up in ups:
-        for down in downs:
-            if result["symbols"].index(down["phase"]) <= result["symbols"].index(up["phase"]):
-                continue
-            mu, md = _phase_mult(result, up["phase"]), _phase_mult(result, down["phase"])
-            rise, fall = mu * up["rate"], md * -down["rate"]
-            lead = (f": {mu}n {up['phase']}'s raise it by {num(rise)}n and {md}n {down['phase']}'s lower it by "
-                    f"{num(fall)}n")
-            if abs(rise - fall) <= BALANCE * max(rise, fall):
-                return lead + f", so it counts {mu}n up and {md}n down"
-            return lead + ", which do not balance"
-    return ""
+    """": ... so it counts 2n up and 3n down" when a count and a later opposite one cancel, ": ... which do not
+    balance" when they do not, "" when no two steady phases count in opposite directions."""
+    order = result["symbols"].index
+    pairs = [(a, b) for a in steady for b in steady
+             if order(a["phase"]) < order(b["phase"]) and (a["rate"] > 0) != (b["rate"] > 0)]
+    if not pairs:
+        return ""
+    first, then = min(pairs, key=lambda ab: order(ab[1]["phase"]) - order(ab[0]["phase"]))
+    m1, m2 = _phase_mult(result, first["phase"]), _phase_mult(result, then["phase"])
+    one, two = m1 * abs(first["rate"]), m2 * abs(then["rate"])
+    way = ("raise", "lower") if first["rate"] > 0 else ("lower", "raise")
+    lead = (f": {times_n(m1)} {first['phase']}'s {way[0]} it by {num(one)}n and {times_n(m2)} {then['phase']}'s "
+            f"{way[1]} it by {num(two)}n")
+    if abs(one - two) <= BALANCE * max(one, two):
+        words = ("up", "down") if first["rate"] > 0 else ("down", "up")
+        return lead + f", so it counts {times_n(m1)} {words[0]} and {times_n(m2)} {words[1]}"
+    return lead + ", which do not balance"
 
 
 def gate_sentences(result):
