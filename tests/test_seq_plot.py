@@ -175,8 +175,8 @@ def test_plot_dir_is_an_alias_of_plot_path():
     assert parser.parse_args(["--plot-dir", "a"]).plot_path == parser.parse_args(["--plot_path", "a"]).plot_path == "a"
 
 
-def test_weights_by_name_and_colour_bar_by_state_name(tmp_path, capsys, no_display):
-    """SRN weights as H0, W, U, biases, V, c; LSTM rows by gate (i, f, g, o); the colour bar names the states."""
+def test_weights_by_name_and_legend_by_state_name(tmp_path, capsys, no_display):
+    """SRN weights as H0, W, U, biases, V, c; LSTM rows by gate (i, f, g, o); the legend names the states."""
     make_checkpoint(tmp_path, "anb2n", "srn", 2, 10)
     make_checkpoint(tmp_path, "anb2nc3n", "lstm", 3, 10)
     assert seq_plot.main(["--lang", "anb2n", "--num_plot", "2", "--out_path", str(tmp_path),
@@ -197,8 +197,9 @@ def test_weights_by_name_and_colour_bar_by_state_name(tmp_path, capsys, no_displ
     plt = pyplot(False)
     names = ["A1", "A2", "b1", "b0"]
     fig = seq_plots.pair_figure(plt, np.zeros((4, 2)), np.arange(4), 0, 1, names=names)
-    bar = fig.axes[1]
-    assert [t.get_text() for t in bar.get_yticklabels()] == names and bar.get_ylabel() == "language state"
+    legend = fig.legends[0]  # beside the axes: every state by its name (blank entries pad short columns)
+    assert sorted(t.get_text() for t in legend.get_texts() if t.get_text()) == sorted(names)
+    assert legend.get_title().get_text() == "language state"
     plt.close("all")
 
 
