@@ -20,6 +20,8 @@ from lab.characters import kmnist
 from kuzu import NETS, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
 from lab.characters.settings import Settings
 from lab.common.checkpoints import check_same_settings, load_optimizer, load_weights
+from lab.characters.confusions import explain_pairs, linear_weights, pair_sentences
+from lab.characters.pair_plots import plot_pairs
 from lab.characters.plots import plot_confusion, plot_curve, plot_samples
 from lab.characters.training import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
 from lab.common.records import Record
@@ -176,7 +178,7 @@ def train_and_test(settings, model, runner, train, test):
     return epochs, confusion, predicted
 
 
-def finish(settings, test, parameters, epochs, confusion, predicted):
+def finish(settings, test, parameters, epochs, confusion, predicted, model):
     """Print the summary lines and draw the figures; returns (the paths written, the results for the record)."""
     test_images, test_labels = test
     correct = epochs[-1]["correct"]
@@ -190,10 +192,25 @@ def finish(settings, test, parameters, epochs, confusion, predicted):
              plot_samples(test_images, test_labels, predicted, pairs, settings.net, prefix + "_samples.jpg"),
              plot_curve([e["train_loss"] for e in epochs], [e["accuracy"] for e in epochs], settings.net,
                         prefix + "_curve.jpg")]
+    why, sentences, figure = why_confused(settings, test, predicted, pairs, model, prefix + "_pairs.jpg")
     results = dict(accuracy=accuracy, correct=correct, test_images=len(test_labels),
                    confusion=confusion.astype(int), classes=list(kmnist.CLASSES),
-                   most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs])
-    return saved + ([settings.save] if settings.save else []), results
+                   most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs],
+                   confusions=why, why_confused=sentences)
+    return saved + [figure] + ([settings.save] if settings.save else []), results
+
+
+def why_confused(settings, test, predicted, pairs, model, path):
+    """Measure why the most-confused pairs are confused, print it and draw it: (rows, sentences, figure path)."""
+    images, labels = test[0][:, 0].cpu().numpy(), test[1].cpu().numpy()
+    weights = linear_weights(model)
+    rows = explain_pairs(images, labels, predicted.cpu().numpy(), pairs, weights)
+    title = {"lin": "NetLin", "full": "NetFull", "conv": "NetConv"}[settings.net]
+    sentences = [text for row in rows for text in pair_sentences(title, row)]
+    print("Why these are confused (measured on the test images):")
+    for text in sentences:
+        print("  " + text)
+    return rows, sentences, plot_pairs(images, labels, rows, settings.net, path, weights)
 
 
 def run(settings, device):
@@ -209,7 +226,7 @@ def run(settings, device):
     np.set_printoptions(precision=4, suppress=True)
     runner = prepare(model, settings.net, device, settings.compile)
     epochs, confusion, predicted = train_and_test(settings, model, runner, train, test)
-    saved, results = finish(settings, test, total, epochs, confusion, predicted)
+    saved, results = finish(settings, test, total, epochs, confusion, predicted, model)
     return saved, dict(parameters=total, arithmetic=arithmetic, model=settings.model_config(), epochs=epochs,
                        **results)
 

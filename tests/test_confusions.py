@@ -59,3 +59,16 @@ def test_sentences_carry_the_rows_numbers():
     text = confusions.pair_sentences("NetLin", row)[0]
     assert "more like the mean ma (r 0.70)" in text and "less like the mean su (r 0.50)" in text
     assert not re.search(r"speak for", confusions.pair_sentences("NetFull", {**row, "weight_for_true": None})[0])
+
+
+def test_a_pair_without_misread_images_and_an_empty_class():
+    """Tiny test sets: nothing misread, a class with no image; no error, and no sentence about what is missing."""
+    rng = np.random.default_rng(1)
+    labels = np.array([0, 0, 1, 1, 3])  # no ki... only o, ki, tsu; su (2) has no image
+    images = rng.normal(size=(5, 28, 28))
+    predicted = labels.copy()
+    row = confusions.explain_pairs(images, labels, predicted, [("o", "su", 0)])[0]
+    assert row["count"] == 0 and row["misread_r_true"] is None and row["misread_examples"] == []
+    assert row["typical_chosen"] == [] and row["means_r"] == 0.0
+    text = confusions.pair_sentences("NetLin", row)[0]
+    assert "reads o as su 0 times" in text and "misread" not in text

@@ -24,6 +24,8 @@ SAME = 0.02  # correlations closer than this count as "about as much"
 
 def _corr_with(images, template):
     """Pearson correlation of each flattened image with a template image."""
+    if len(images) == 0:
+        return np.zeros(0)
     x = images.reshape(len(images), -1)
     x = x - x.mean(1, keepdims=True)
     t = template.ravel() - template.mean()
@@ -47,13 +49,19 @@ def heaviest_region(weights):
 
 def class_means(images, labels):
     """The mean test image of each class (10, 28, 28)."""
-    return np.stack([images[labels == k].mean(0) for k in range(len(kmnist.CLASSES))])
+    empty = np.zeros(images.shape[1:])
+    return np.stack([images[labels == k].mean(0) if (labels == k).any() else empty
+                     for k in range(len(kmnist.CLASSES))])
 
 
 def mean_correlations(means):
     """10x10 Pearson correlations between the classes' mean images."""
     flat = means.reshape(len(means), -1)
-    return np.corrcoef(flat)
+    flat = flat - flat.mean(1, keepdims=True)
+    size = np.linalg.norm(flat, axis=1)
+    size = np.where(size > 0, size, 1.0)  # a class without images (or a blank mean) correlates 0 with every other
+    unit = flat / size[:, None]
+    return unit @ unit.T
 
 
 def explain_pair(images, labels, predicted, means, corr, pair, weights=None):
@@ -63,10 +71,10 @@ def explain_pair(images, labels, predicted, means, corr, pair, weights=None):
     right = np.nonzero((labels == t) & (predicted == t))[0]
     right_c = np.nonzero((labels == c) & (predicted == c))[0]
     upper = corr[np.triu_indices(len(corr), 1)]
-    own = _corr_with(images[misread], means[t]) if len(misread) else np.array([np.nan])
+    own = _corr_with(images[misread], means[t])
     out = {"true": pair[0], "chosen": pair[1], "count": int(pair[2]), "of": int((labels == t).sum()),
            "means_r": float(corr[t, c]), "pairs_less_alike": int((upper < corr[t, c]).sum()), "pairs": len(upper),
-           "misread_r_true": float(own.mean()),
+           "misread_r_true": float(own.mean()) if len(misread) else None,
            "misread_r_chosen": float(_corr_with(images[misread], means[c]).mean()) if len(misread) else None,
            "right_r_true": float(_corr_with(images[right], means[t]).mean()) if len(right) else None,
            "misread_examples": misread[:MISREAD].tolist(),
@@ -97,10 +105,11 @@ def linear_weights(model):
 def pair_sentences(net, row):
     """Sentences for one pair, every number taken from ``row``."""
     t, c = row["true"], row["chosen"]
-    out = [f"{net} reads {t} as {c} {row['count']} times ({row['count'] / row['of']:.1%} of the {row['of']} "
+    share = f"{row['count'] / row['of']:.1%}" if row["of"] else "none"
+    out = [f"{net} reads {t} as {c} {row['count']} times ({share} of the {row['of']} "
            f"{t}'s in the test set). The two characters' mean images correlate at {row['means_r']:.2f}: more alike "
            f"than {row['pairs_less_alike']} of the {row['pairs']} pairs of characters."]
-    if row["right_r_true"] is not None and row["misread_r_chosen"] is not None:
+    if None not in (row["right_r_true"], row["misread_r_true"], row["misread_r_chosen"]):
         mine, theirs, usual = row["misread_r_true"], row["misread_r_chosen"], row["right_r_true"]
         typical = ("less like the mean" if mine < usual - SAME else "as much like the mean" if mine <= usual + SAME
                    else "more like the mean")
