@@ -375,7 +375,8 @@ RESULTS = {  # the results of each command's record, as far as the report reads 
         "accuracy": number(0, 100), "correct": whole(0), "test_images": whole(1), "parameters": whole(1),
         "arithmetic": listing(text()), "epochs": listing(mapping(), low=1), "classes": listing(text(), length=10),
         "confusion": listing(listing(whole(0), length=10), length=10),
-        "most_confused": listing(fields({"true": text(), "chosen": text(), "count": whole(0)}))}),
+        "most_confused": listing(fields({"true": text(), "chosen": text(), "count": whole(0)})),
+        "why_confused": listing(text(), optional=True, nullable=True)}),
     "check_main.py": fields({
         "accuracy": number(0, 100), "trained": flag(optional=True), "reached": flag(optional=True),
         "epochs": whole(0, optional=True), "restarts": whole(0, optional=True),
@@ -393,6 +394,17 @@ RESULTS = {  # the results of each command's record, as far as the report reads 
             "machine_equals_network": number(0, 1), "stuck": whole(0), "nearest_state": number(0, 1)})),
         "context_summary": listing(fields({"unit": text(), "phase": text(), "rate": number(), "sd": number(0),
                                            "steady": flag()}), optional=True, nullable=True)}),
+    "seq_explain.py": fields({
+        "sentences": listing(text()),
+        "analysis": fields({
+            "lang": text(), "model": text(("srn", "lstm")), "hid": whole(1, 1024), "length": whole(0),
+            "decisions": listing(fields({"then": text(), "phase": text(), "unit": text(), "direction": text(),
+                                         "threshold": number(), "separates": number(0, 1),
+                                         "network_right": number(0, 1)})),
+            "rates": listing(fields({"unit": text(), "phase": text(), "rate": number(), "r2": number(finite=False),
+                                     "spread": number(finite=False), "verdict": text()})),
+            "trajectories": listing(fields({"n": whole(0), "inputs": listing(whole(0)),
+                                            "states": listing(listing(number()))}))})}),
 }
 TRAINED_CHECK = fields({"epochs": whole(0), "restarts": whole(0)})  # check_main.py's results of a trained network
 STEP_STATUSES = ("pending", "ok", "reused", "failed", "skipped")
