@@ -4,11 +4,9 @@ A real run writes the checkpoint (seq_train.py for 1000 sequences,
 kuzu_main.py for one epoch on a small synthetic KMNIST), once per module;
 each test copies it, damages it in one way and runs --resume on it:
 exit status 1, one sentence naming the file and the place in it, no
-traceback, and every file of the run left byte-for-byte as it was.
-
-The last tests of each part (a saved state that does not fit the network)
-pass once the commands load the saved weights and optimiser state through
-lab.common.checkpoints.load_weights and load_optimizer.
+traceback, and every file of the run left byte-for-byte as it was. A saved
+state that does not fit the network is refused too (the commands load it
+through lab.common.checkpoints.load_weights and load_optimizer).
 """
 import os
 import shutil
