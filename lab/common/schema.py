@@ -120,19 +120,22 @@ def _problem(value, spec, where):
     if value is None and spec.nullable:
         return None
     if spec.kind == "either":
-        if any(_problem(value, option, where) is None for option in spec.options):
-            return None
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
+        fits = any(_problem(value, option, where) is None for option in spec.options)
+        return None if fits else _wrong(value, spec, where)
     if not _is_kind(value, spec.kind):
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
-    inside = {"list": _list_problem, "row": _row_problem, "map": _map_problem, "fields": _fields_problem, "tensor": _tensor_problem}
+        return _wrong(value, spec, where)
+    inside = {"list": _list_problem, "row": _row_problem, "map": _map_problem, "fields": _fields_problem,
+              "tensor": _tensor_problem}
     if spec.kind in inside:
         return inside[spec.kind](value, spec, where)
-    if spec.kind == "number" and spec.finite and not math.isfinite(value):
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
-    if not _in_range(value, spec):
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
+    if (spec.kind == "number" and spec.finite and not math.isfinite(value)) or not _in_range(value, spec):
+        return _wrong(value, spec, where)
     return None
+
+
+def _wrong(value, spec, where):
+    """The problem of a value that is not what its spec asks for."""
+    return where, f"is {_shown(value)}, expected {describe(spec)}"
 
 
 def _is_kind(value, kind):
@@ -158,6 +161,7 @@ def _in_range(value, spec):
 
 
 def _list_problem(value, spec, where):
+    """A list's length, then each item."""
     if spec.length is not None and len(value) != spec.length:
         return where, f"has {len(value)} items, expected {spec.length}"
     if spec.low is not None and len(value) < spec.low:
@@ -170,6 +174,7 @@ def _list_problem(value, spec, where):
 
 
 def _row_problem(value, spec, where):
+    """A row's length, then each item against the spec in its place."""
     if len(value) != len(spec.options):
         return where, f"has {len(value)} items, expected {len(spec.options)}"
     for i, (item, item_spec) in enumerate(zip(value, spec.options)):
@@ -180,6 +185,7 @@ def _row_problem(value, spec, where):
 
 
 def _map_problem(value, spec, where):
+    """Each value of a dict with any keys."""
     for key, item in (value.items() if spec.item else ()):
         problem = _problem(item, spec.item, _inside(where, key))
         if problem:
@@ -188,6 +194,7 @@ def _map_problem(value, spec, where):
 
 
 def _fields_problem(value, spec, where):
+    """Each named key: there (unless optional), and what its spec asks for."""
     for name, field in spec.keys:
         if name not in value:
             if field.optional:
@@ -200,12 +207,12 @@ def _fields_problem(value, spec, where):
 
 
 def _tensor_problem(value, spec, where):
+    """A tensor's dtype and dimensions, then its values: no NaN, no infinity (unless finite=False)."""
     import torch
 
-    if spec.dtype is not None and str(value.dtype) != f"torch.{spec.dtype}":
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
-    if spec.ndim is not None and value.dim() != spec.ndim:
-        return where, f"is {_shown(value)}, expected {describe(spec)}"
+    if (spec.dtype is not None and str(value.dtype) != f"torch.{spec.dtype}") or (
+            spec.ndim is not None and value.dim() != spec.ndim):
+        return _wrong(value, spec, where)
     if spec.finite and (torch.is_floating_point(value) or torch.is_complex(value)):
         if bool(torch.isnan(value).any()):
             return where, "holds NaN (not a number), expected finite values"
