@@ -7,7 +7,6 @@ the language's own, which fixes the names; the graph of the LSTM-3-sized
 machine (34 states after merging) must have no two labels overlapping, no
 label on a circle and no arrow through a circle.
 """
-import argparse
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from lab.machines import extract as fx
 from lab.machines.naming import state_names, state_slots
 from lab.machines.text import machine_dot, machine_table
 from lab.machines.validation import choose_machine
+from lab.recurrent.settings import MachineSettings
 from lab.recurrent.states import LanguageStates, point_names
 from anb2n import AnbnLanguage
 from lab.machines.text import edge_labels
@@ -50,7 +50,7 @@ def synthetic(lang, seed, count):
 def merged_machine(lang, count=300, states=None):
     """The machine read out of synthetic trajectories, merged and named as seq_fsm.py does (states: as --states)."""
     (fit, namer, keys), (select, _, _) = synthetic(lang, 0, count), synthetic(lang, 1, count)
-    args = argparse.Namespace(states=states, max_states=60, seed=0, tv=0.1)
+    args = MachineSettings(states=states, max_states=60, seed=0, tv=0.1)
     machine, labels, result, met = choose_machine(fit, select, lang, args, log=lambda *a: None)
     assert met and result["machine_right"] == result["det"]
     merged, block = fx.minimize(machine)
