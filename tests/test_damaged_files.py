@@ -84,8 +84,6 @@ def test_nan_weights_found_by_name_are_refused_too(checkpoint_folder, capsys):
     assert snapshot(checkpoint_folder) == before
 
 
-@pytest.mark.xfail(reason="needs lab/recurrent/series.py language_for to name the checkpoint when its language "
-                          "is refused", strict=False)
 def test_an_unknown_language_is_refused_naming_the_checkpoint(checkpoint_folder, capsys):
     path = str(checkpoint_folder / "net" / "anb2n_srn2_1.pth")
     damage(path, lambda d: d["config"].update(lang="klingon"))

@@ -140,7 +140,10 @@ def resolve_checkpoint(choice):
 def language_for(config, length, path):
     """The checkpoint's language (with --length if given), checked against the network's inputs."""
     length = config["length"] if length is None else length
-    lang = make_language(config["lang"], config["embed"], length)
+    try:
+        lang = make_language(config["lang"], config["embed"], length)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     if lang.num_symbols != config["num_input"]:
         raise UserError(f"{path} expects {config['num_input']} symbols, {config['lang']} has {lang.num_symbols}")
     return lang
