@@ -156,14 +156,50 @@ def run_steps(steps, work, earlier, args, log=print):
             log(f"{stamp()} skipped: {step.title}: {reason}")
             continue
         log(f"{stamp()} running: {step.title}: {command}", flush=True)
+        step.extra["load"] = load_average()
         run_step(step, work, env)
         outcome = "done" if step.status == "ok" else "FAILED: " + step.message.splitlines()[-1]
         log(f"{stamp()} {outcome} ({step.seconds:.1f} s)", flush=True)
     return time.perf_counter() - started
 
 
-def header(args, out, steps, total):
-    """The report's title, what it is, where it ran, and every command (``out``: --out as the page shows it)."""
+def load_average():
+    """The machine's 1-minute load average (processes running or waiting for a core), or None where unknown."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+BUSY = 0.5  # a load above this before the report's first run means other programs were using the cores
+
+
+def load_text(loads, steps, cores):
+    """A sentence on how busy the machine was: the load when the report started, at each run's start, at the end.
+
+    Other programs count as busy when the load before the first run was above
+    BUSY, or when a run started with a load above the cores (the report runs
+    one command at a time, and no command uses more threads than the cores).
+    """
+    seen = [s.extra["load"] for s in steps if s.extra.get("load") is not None]
+    start, end = loads
+    if start is None:
+        return "The load average of this machine is not known here."
+    busy = start > BUSY or any(v > cores + BUSY for v in seen)
+    text = (f"1-minute load average (processes running or waiting for one of the {cores} cores): {start:.2f} when "
+            f"the report started, {end:.2f} when it ended" + (f", at most {max(seen):.2f} when a run started" if seen
+                                                              else "") + ". ")
+    if busy:
+        return text + ("Other programs were using the cores while the report ran, so its times are longer than on "
+                       "a quiet machine.")
+    return text + "No other program was using the cores much: the times are those of a quiet machine."
+
+
+def header(args, out, steps, total, loads=(None, None)):
+    """The report's title, what it is, where it ran, how busy the machine was, and every command.
+
+    ``out``: --out as the page shows it; ``loads``: the load average before the first run and after the last.
+    """
     machine, versions = records.machine(), records.versions()
     blocks = [("title", "Neural-network lab report" + (" (quick version)" if args.quick else ""))]
     if args.quick:
@@ -174,20 +210,21 @@ def header(args, out, steps, total):
                            f"({run_time:.1f} s of it in the runs below); Python {versions['python']}, torch "
                            f"{versions.get('torch', '?')}, torchvision {versions.get('torchvision', '?')}, numpy "
                            f"{versions.get('numpy', '?')}; {machine['cpu']}, {machine['cores']} cores."))
+    blocks.append(("text", load_text(loads, steps, machine["cores"])))
     rows = [[s.name, s.status + (" (earlier run)" if s.status == "reused" else ""), f"{s.seconds:.1f} s",
-             s.command(out)] for s in steps]
-    blocks.append(("table", ["step", "status", "time", "command"], rows,
+             "" if s.extra.get("load") is None else f"{s.extra['load']:.2f}", s.command(out)] for s in steps]
+    blocks.append(("table", ["step", "status", "time", "load at start", "command"], rows,
                    f"The commands behind this report, run from the folder report.py was run in; each leaves its "
                    f"printed output in `{os.path.join(out, 'logs')}/<step>.txt` and a run record (JSON) "
                    f"beside its images."))
     return blocks
 
 
-def document(args, steps, work, total):
+def document(args, steps, work, total, loads=(None, None)):
     """All the report's blocks: the header, then each part."""
     out = shown_path(args.out)
     ctx = Context(work, out, steps)
-    blocks = header(args, out, steps, total)
+    blocks = header(args, out, steps, total, loads)
     for part in sorted(set(args.parts)):
         blocks.append(("section", f"part{part}", PART_TITLES[part]))
         blocks += PARTS[part](ctx)
@@ -222,14 +259,15 @@ def main(argv=None):
     earlier = read_earlier(args, steps)
     work = make_work(args, out, earlier)
     try:
+        first = load_average()
         total = run_steps(steps, work, earlier, args)
-        blocks = document(args, steps, work, total)
+        blocks = document(args, steps, work, total, (first, load_average()))
         atomic_write_text(to_html(blocks), os.path.join(work, "index.html"))
         atomic_write_text(to_markdown(blocks), os.path.join(work, "report.md"))
         manifest = records.Record("report.py", argv, vars(args))
-        manifest.results.update(quick=args.quick, steps={
+        manifest.results.update(quick=args.quick, load_average={"start": first, "end": load_average()}, steps={
             s.name: {"command": s.command(shown_path(args.out)), "args": s.args(), "status": s.status,
-                     "seconds": round(s.seconds, 3),
+                     "seconds": round(s.seconds, 3), "load_at_start": s.extra.get("load"),
                      "record": s.record, "message": s.message, "data": data_of(s, args)}
             for s in steps})
         manifest.write(os.path.join(work, MANIFEST))
