@@ -24,7 +24,7 @@ ALPHABET = "ABCDEFGH"
 class AnbnLanguage:
     """Generator of sequences of strings a^n b^(m1 n) c^(m2 n)..., with true next-symbol probabilities.
 
-    Shares its interface with reber.ReberLanguage (see languages.py):
+    Shares its interface with reber.ReberLanguage (see lab/recurrent/languages.py):
     ``tag``, ``symbols``, ``num_symbols``, ``counting``, ``has_final``,
     ``get_sequence``, ``decode``.
     """

@@ -38,7 +38,7 @@ SHORTEST = 5  # BTXSE, BPVVE
 class ReberLanguage:
     """Generator of Reber (or embedded Reber) strings with true probabilities and states.
 
-    Shares its interface with anb2n.AnbnLanguage (see languages.py).
+    Shares its interface with anb2n.AnbnLanguage (see lab/recurrent/languages.py).
     """
 
     counting = False

@@ -216,7 +216,7 @@ def header(args, out, steps, total, loads=(None, None)):
     blocks.append(("table", ["step", "status", "time", "load at start", "command"], rows,
                    f"The commands behind this report, run from the folder report.py was run in; each leaves its "
                    f"printed output in `{os.path.join(out, 'logs')}/<step>.txt` and a run record (JSON) "
-                   f"beside its images."))
+                   f"beside its images. Times and loads: record `{os.path.join(out, MANIFEST)}`."))
     return blocks
 
 

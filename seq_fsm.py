@@ -6,14 +6,14 @@
 
 Loads a checkpoint the way seq_plot.py does, runs the network over --sequences
 fresh sequences and clusters the states it visits (k-means, see
-fsm_extract.py). The number of states is --states, or else the fewest whose
+lab/machines/extract.py). The number of states is --states, or else the fewest whose
 machine, run on the input symbols alone over other fresh sequences, predicts
 the deterministic symbols as well as the network does (probability above
 0.5) and whose predicted distributions stay within --tv (mean total-variation
 distance) of the network's. Equivalent states (same predictions, equivalent
 successors) are merged, and each state is named after the language's own
 state of most of its points ("A3", "b5", "b3c6", "n4"; see
-fsm_report.LanguageStates). Prints the merged machine as a table (--raw:
+lab.recurrent.states.LanguageStates). Prints the merged machine as a table (--raw:
 the clusters before merging) and writes ``<plot_path>/<name>_fsm.dot``
 (Graphviz text), ``<name>_fsm.jpg`` (states in the hidden space with their
 hulls and transitions) and ``<name>_fsm_graph.jpg`` (the machine as a graph,
@@ -177,7 +177,7 @@ def draw(settings, shown, fit, lang, name, config):
 
 
 def analyse(settings, model, machine, merged, lang, config, name):
-    """Validate the machine and check the merged one (``merged``: fsm_extract.minimize's machine and blocks);
+    """Validate the machine and check the merged one (``merged``: lab.machines.extract.minimize's machine and blocks);
     Reber: agreement with the grammar; an LSTM counting: its context units.
 
     Returns (the record's results, the files written).

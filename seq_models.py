@@ -7,7 +7,7 @@ fused layers (nn.RNN, nn.LSTM) for speed; ``trace`` also returns what
 analysis needs (the LSTM's cell states and gates at every step, computed
 step by step from the same weights).
 
-Checkpoints use the lab's one format (checkpoints.py, kind "seq"); their
+Checkpoints use the lab's one format (lab/common/checkpoints.py, kind "seq"); their
 ``config`` holds model, num_input, num_hid and num_out, enough to rebuild
 the network with ``build_model``, and the language it was trained on.
 """

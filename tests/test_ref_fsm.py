@@ -1,4 +1,4 @@
-"""Machine extraction (fsm_extract.py) on constructed inputs whose answers are worked out by hand."""
+"""Machine extraction (lab/machines/extract.py) on constructed inputs whose answers are worked out by hand."""
 import numpy as np
 import pytest
 

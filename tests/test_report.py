@@ -8,7 +8,9 @@ checked against what its command printed and against hand computations;
 the quick report's Part 2 and Part 3 texts are checked against the printed
 lines of their commands and its Part 2 captions against the images.
 """
+import html
 import html.parser
+import pathlib
 import json
 import os
 import re
@@ -115,10 +117,10 @@ def test_every_section_image_and_table_is_there(quick_report):
 def test_progress_lines_name_each_step(quick_report):
     _, done, _ = quick_report
     lines = done.stdout.splitlines()
-    assert len([line for line in lines if " running: " in line]) == 13
-    assert re.match(r"\[1/13 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
+    assert len([line for line in lines if " running: " in line]) == 15
+    assert re.match(r"\[1/15 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
                     lines[0])
-    assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 13
+    assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 15
     assert lines[-1].endswith("(13 of 13 steps finished)")
 
 
@@ -185,7 +187,7 @@ def test_reuse_missing_kmnist_and_a_failed_part(quick_report, tmp_path):
     shutil.copytree(folder, copy)
     done = build(copy, "--quick", "--reuse", "--data", str(tmp_path / "nowhere"))
     assert done.returncode == 1
-    assert done.stdout.count("reused: ") == 10  # Parts 2 and 3; Part 1 had other data
+    assert done.stdout.count("reused: ") == 12  # Parts 2 and 3; Part 1 had other data
     assert "skipped: NetFull on KMNIST" in done.stdout and "not finished: kuzu_lin (failed)" in done.stderr
     p = page(copy)
     assert p.sections == ["part1", "part2", "part3"]
@@ -350,3 +352,49 @@ def test_part2_and_part3_texts_are_what_the_commands_printed(quick_report):
         fsm = (folder / "logs" / f"fsm_{name}.txt").read_text()
         raw, merged = re.search(r"^number of states: (\d+) \((\d+) after merging", fsm, re.M).groups()
         assert f"Extracted machine: {raw} states, {merged} after merging" in text
+
+
+CITED = re.compile(r"record <code>([^<]+)</code>")
+
+
+def test_every_table_and_figure_cites_a_record_that_exists(quick_report):
+    folder, _, _ = quick_report
+    text = (folder / "index.html").read_text(encoding="utf-8")
+    captions = re.findall(r'</table><div class="caption">(.*?)</div>', text, re.S)
+    captions += re.findall(r"<figcaption>(.*?)</figcaption>", text, re.S)
+    assert text.count("</table>") == len(re.findall(r'</table><div class="caption">', text))
+    assert len(captions) >= 40
+    for caption in captions:
+        cited = CITED.findall(caption)
+        assert cited, caption
+        for path in cited:
+            where = folder.parent / path if not os.path.isabs(path) else pathlib.Path(path)
+            assert where.is_file(), path
+            json.loads(where.read_text(encoding="utf-8"))
+
+
+def test_the_why_sections_say_what_their_records_say(quick_report):
+    folder, _, _ = quick_report
+    text = (folder / "index.html").read_text(encoding="utf-8")
+    for heading in ("Why these characters are confused", "How the SRN predicts a^n b^2n",
+                    "How the LSTM counts a^n b^2n c^3n"):
+        assert f"<h3>{heading}</h3>" in text
+    items = [html.unescape(re.sub("<[^>]+>", "", i)) for i in re.findall(r"<li>(.*?)</li>", text, re.S)]
+    for name in ("anb2n_srn2", "anb2nc3n_lstm3"):
+        sentences = record(folder, f"part3/plot/{name}_explain.json")["results"]["sentences"]
+        assert sentences and all(s in items for s in sentences)
+    for net in ("lin", "full", "conv"):
+        why = record(folder, f"part1/kuzu_{net}.json")["results"]["why_confused"]
+        assert len(why) == 3 and all(s in items for s in why)
+    assert any(i.startswith("anb2n: A1..A4 after 1..4 A's") for i in items)  # the legend of the state names
+    fsm = record(folder, "part3/plot/anb2n_srn2_fsm.json")["results"]
+    beyond = next(r for r in fsm["validation"] if r["set"].startswith("beyond"))
+    plain = html.unescape(re.sub("<[^>]+>", "", text))
+    note = re.search(r'Beyond the training range \((n 5\.\.8)\) the machine is right on ([\d.]+)% of the (\d+) '
+                     r'deterministic symbols.*?"stuck" counts those positions, (\d+) here.*?The network itself gets '
+                     r'([\d.]+)%', plain, re.S)
+    assert note, "no sentence under the beyond-range rows"
+    assert float(note.group(2)) == round(100 * beyond["machine_right"], 2)
+    assert int(note.group(3)) == beyond["deterministic"] and int(note.group(4)) == beyond["stuck"]
+    assert float(note.group(5)) == round(100 * beyond["network_right"], 2)
+    assert text.count('class="viewer3d"') == 2  # the LSTM's hidden and cell units, turnable

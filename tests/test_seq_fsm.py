@@ -1,4 +1,4 @@
-"""Tests for the machine extraction (fsm_extract.py, fsm_plots.py, seq_fsm.py).
+"""Tests for the machine extraction (lab/machines, seq_fsm.py).
 
 Synthetic trajectories with known states are recovered exactly; a small SRN
 trained here yields a machine that predicts every deterministic symbol;
@@ -246,7 +246,7 @@ def test_counts_must_be_positive(tmp_path, capsys, flag):
 
 
 def test_mismatched_checkpoint_lists_the_existing_ones(tmp_path, capsys):
-    """seq_fsm finds checkpoints as seq_plot does (seq_checkpoints.resolve_checkpoint), message included."""
+    """seq_fsm finds checkpoints as seq_plot does (lab.recurrent.series.resolve_checkpoint), message included."""
     config = dict(lang="anb2n", embed=False, length=4, model="srn", num_input=2, num_hid=3, num_out=2)
     save_checkpoint(tmp_path / "anb2n_srn2_20.pth", build_model(config), config)
     status = run_main(seq_fsm.main, ["--out_path", str(tmp_path), "--plot_path", str(tmp_path / "plot")])

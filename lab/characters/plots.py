@@ -1,6 +1,6 @@
 """Part 1 figures: the confusion heatmap, the grid of test examples, and the training curve.
 
-Each function draws one figure and saves it atomically (runtime.save_figure),
+Each function draws one figure and saves it atomically (lab.common.figures.save_figure),
 returning the path.
 """
 import numpy as np

@@ -57,7 +57,7 @@ def machine_dot(machine, symbols, name, names=None, positions=None):
     """The machine as Graphviz DOT text (``dot -Tpng`` renders it, if Graphviz is installed).
 
     names: each state's label (default its number); positions: (K, 2) the
-    lab's layout (fsm_plots.graph_layout), written as ``pos`` so that
+    lab's layout (lab.machines.layout.graph_layout), written as ``pos`` so that
     ``neato -n -Tpng`` draws the lab's arrangement.
     """
     names = [str(s) for s in range(machine.num_states)] if names is None else names

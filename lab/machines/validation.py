@@ -151,7 +151,7 @@ def log_unseen(machine, data, states, symbols, log=print):
 
 
 def report_minimal(machine, minimal, block, data, log=print):
-    """Say which states fsm_extract.minimize merged (``minimal``, ``block``) and check the merged machine on ``data``."""
+    """Say which states lab.machines.extract.minimize merged (``minimal``, ``block``) and check the merged machine on ``data``."""
     _, result = closed_loop(minimal, data)
     det = max(result["det"], 1)
     groups, merged = merged_groups(block, minimal.num_states)

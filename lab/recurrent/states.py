@@ -30,7 +30,7 @@ class LanguageStates:
         self.kind = "counting" if lang.counting else "embedded" if lang.has_final else "reber"
 
     def keys(self, symbol, first, state):
-        """The language state of each point (a tuple), from the inputs and seq_trace's ``state`` per point.
+        """The language state of each point (a tuple), from the inputs and lab.recurrent.tracing's ``state`` per point.
 
         Counting languages: (0, k) after k A's; (p, left in phase p, then
         the whole of each later phase) after a symbol of phase p >= 1. The
@@ -72,7 +72,7 @@ class LanguageStates:
         return branch if s % 10 == 0 else f"{branch}.n{s % 10}"
 
     def number(self, key):
-        """The language's state number of a key (seq_trace's ``state``), for ordering: 0 for the start."""
+        """The language's state number of a key (lab.recurrent.tracing's ``state``), for ordering: 0 for the start."""
         if key == START:
             return 0
         if self.kind == "counting":
@@ -106,7 +106,7 @@ def point_names(lang, symbol, first, state):
     """Colour classes for plots coloured by the language's state: (class of each point, names in colour order).
 
     The classes are the language's own states, ordered by their state
-    number as seq_trace gives it (then by phase).
+    number as lab.recurrent.tracing gives it (then by phase).
     """
     namer = LanguageStates(lang)
     keys = namer.keys(symbol, first, state)

@@ -1,6 +1,6 @@
-"""The content of the lab report, built from the run records of its steps (see report_steps.py).
+"""The content of the lab report, built from the run records of its steps (see lab.report.steps).
 
-Each ``part*`` function returns the blocks of one part (report_doc's model):
+Each ``part*`` function returns the blocks of one part (lab.report.document's model):
 tables and figures in the order of the lab, each captioned with the command
 that reproduces it and the record its numbers come from. A step that failed
 or was skipped shows why instead of its results.
