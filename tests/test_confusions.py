@@ -58,6 +58,8 @@ def test_sentences_carry_the_rows_numbers():
     row.update(misread_r_true=0.70, misread_r_chosen=0.50)
     text = confusions.pair_sentences("NetLin", row)[0]
     assert "more like the mean ma (r 0.70)" in text and "less like the mean su (r 0.50)" in text
+    row.update(misread_r_true=0.57, misread_r_chosen=0.57)
+    assert "as much like the mean ma (r 0.57) as the ma's it reads right" in confusions.pair_sentences("x", row)[0]
     assert not re.search(r"speak for", confusions.pair_sentences("NetFull", {**row, "weight_for_true": None})[0])
 
 

@@ -115,7 +115,8 @@ def pair_sentences(net, row):
                    else "more like the mean")
         lean = ("more like the mean" if theirs > mine + SAME else "about as much like the mean"
                 if theirs >= mine - SAME else "less like the mean")
-        out.append(f"The misread {t}'s look {typical} {t} (r {mine:.2f}) than the {t}'s it reads right (r "
+        than = "as" if typical.startswith("as much") else "than"
+        out.append(f"The misread {t}'s look {typical} {t} (r {mine:.2f}) {than} the {t}'s it reads right (r "
                    f"{usual:.2f}), and {lean} {c} (r {theirs:.2f}).")
     if row.get("weight_for_true") and row.get("weight_for_chosen"):
         (where_t, share_t), (where_c, share_c) = row["weight_for_true"], row["weight_for_chosen"]
