@@ -16,12 +16,8 @@ def write_idx(path, array, magic):
         handle.write(data)
 
 
-def make_kmnist(root, train=640, test=200, seed=0):
-    """Write a synthetic KMNIST under root/KMNIST/raw: each class a bright bar at its own row, plus noise.
-
-    Training files are gzipped and test files plain, so both paths of the loader run.
-    Returns (train_images, train_labels, test_images, test_labels) as numpy arrays.
-    """
+def _synthetic_kmnist(root, train, test, seed, draw, names):
+    """Write KMNIST-shaped files under root/KMNIST/raw, ``draw(rng, labels)`` making each split's images."""
     rng = np.random.default_rng(seed)
     folder = os.path.join(root, "KMNIST", "raw")
     os.makedirs(folder, exist_ok=True)
@@ -29,15 +25,26 @@ def make_kmnist(root, train=640, test=200, seed=0):
     for count in (train, test):
         labels = (np.arange(count) % 10).astype(np.uint8)
         rng.shuffle(labels)
-        images = rng.integers(0, 60, size=(count, 28, 28), dtype=np.uint8)
+        arrays += [draw(rng, labels), labels]
+    for name, array, magic in zip(names, arrays, (2051, 2049, 2051, 2049)):
+        write_idx(os.path.join(folder, name), array, magic)
+    return arrays
+
+
+def make_kmnist(root, train=640, test=200, seed=0):
+    """Write a synthetic KMNIST under root/KMNIST/raw: each class a bright bar at its own row, plus noise.
+
+    Training files are gzipped and test files plain, so both paths of the loader run.
+    Returns (train_images, train_labels, test_images, test_labels) as numpy arrays.
+    """
+    def draw(rng, labels):
+        images = rng.integers(0, 60, size=(len(labels), 28, 28), dtype=np.uint8)
         for i, label in enumerate(labels):
             images[i, 2 + 2 * label: 4 + 2 * label, 4:24] = 255
-        arrays += [images, labels]
-    write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), arrays[0], 2051)
-    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), arrays[1], 2049)
-    write_idx(os.path.join(folder, "t10k-images-idx3-ubyte"), arrays[2], 2051)
-    write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte"), arrays[3], 2049)
-    return arrays
+        return images
+
+    return _synthetic_kmnist(root, train, test, seed, draw, ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
 
 
 @pytest.fixture
@@ -121,22 +128,15 @@ def make_noisy_kmnist(root, train=300, test=100, seed=0):
     A network learns it over several epochs without reaching 100%, so that the first and the last epoch
     differ in loss and accuracy. Returns (train_images, train_labels, test_images, test_labels) as numpy arrays.
     """
-    rng = np.random.default_rng(seed)
-    folder = os.path.join(root, "KMNIST", "raw")
-    os.makedirs(folder, exist_ok=True)
-    arrays = []
-    for count in (train, test):
-        labels = (np.arange(count) % 10).astype(np.uint8)
-        rng.shuffle(labels)
-        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+    def draw(rng, labels):
+        images = rng.integers(0, 256, size=(len(labels), 28, 28), dtype=np.uint8)
         for i, label in enumerate(labels):
             rows = slice(2 + 2 * label, 4 + 2 * label)
             images[i, rows, 4:24] = np.maximum(images[i, rows, 4:24], 140)
-        arrays += [images, labels]
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    for name, array, magic in zip(names, arrays, (2051, 2049, 2051, 2049)):
-        write_idx(os.path.join(folder, name), array, magic)
-    return arrays
+        return images
+
+    return _synthetic_kmnist(root, train, test, seed, draw, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
 
 
 import io  # noqa: E402  (the helpers below were added after the fixtures)

@@ -9,6 +9,8 @@ import os
 
 import torch
 
+from lab.common.errors import run_main
+
 from seq_models import build_model, save_checkpoint
 
 # A Part 3 network as seq_train.py describes it: an SRN with 2 hidden units on a^n b^2n (2 symbols, n up to 4).
@@ -91,3 +93,12 @@ def edit_json(path, change):
     change(data)
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
+
+
+def refused(main, argv, capsys):
+    """Run a command's main in this process (via run_main); returns its standard error after checking it refused in one line."""
+    status = run_main(main, argv)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err

@@ -12,19 +12,10 @@ import pytest
 import report
 import seq_fsm
 import seq_plot
-from damage import damage, edit_json, part2_report, seq_checkpoint, snapshot
+from damage import damage, edit_json, part2_report, refused, seq_checkpoint, snapshot
 from kuzu import build_model as build_kuzu, load_checkpoint as load_kuzu, model_settings, save_kuzu_checkpoint
 from lab.common.checkpoints import CheckpointError
 from lab.common.errors import run_main
-
-
-def refused(main, argv, capsys):
-    """Run a command's main in this process; returns its standard error after checking it refused in one line."""
-    status = run_main(main, argv)
-    err = capsys.readouterr().err
-    assert status == 1, err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 # --- checkpoints: seq_plot.py and seq_fsm.py --------------------------------------------------------------------

@@ -13,19 +13,10 @@ import pytest
 import check_main
 import report
 import seq_train
-from damage import PART2, part2_report, snapshot
+from damage import PART2, part2_report, refused, snapshot
 from lab.common.errors import run_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def refused(main, argv, capsys):
-    """Run ``main(argv)`` in this process; returns its message after checking it refused in one line."""
-    status = run_main(main, argv)
-    err = capsys.readouterr().err
-    assert status == 1, err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 @pytest.fixture

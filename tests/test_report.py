@@ -121,7 +121,7 @@ def test_progress_lines_name_each_step(quick_report):
     assert re.match(r"\[1/15 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
                     lines[0])
     assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 15
-    assert lines[-1].endswith("(13 of 13 steps finished)")
+    assert lines[-1].endswith("(15 of 15 steps finished)")
 
 
 def test_part1_numbers_are_the_records(quick_report):
@@ -229,7 +229,7 @@ def test_real_kmnist_part1(quick_report, real_kmnist_root, tmp_path):
     shutil.copytree(folder, copy)
     done = build(copy, "--quick", "--reuse", "--data", real_kmnist_root, "--nets", "lin")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("reused: ") == 10 and done.stdout.count(" running: ") == 1
+    assert done.stdout.count("reused: ") == 12 and done.stdout.count(" running: ") == 1
     assert page(copy).tables[1][0][0] == "net" and len(table_after(page(copy).tables, "net")) == 2  # lin only
     lin = record(copy, "part1/kuzu_lin.json")["results"]
     assert lin["test_images"] == 10000 and lin["accuracy"] > 60.0
@@ -298,10 +298,12 @@ def test_part1_heading_tables_and_text_are_the_last_epochs(part1_report):
     off = sorted((matrix[i][j] for i in range(10) for j in range(10) if i != j), reverse=True)[:3]
     assert [n for _, _, n in found] == off  # the three largest cells off the diagonal, read row (true) -> column
     assert all(t != c and matrix[CLASSES.index(t)][CLASSES.index(c)] == n for t, c, n in found)
-    assert "seed=3 " in log and "--seed 3" in table_after(p.tables, "step")[1][3]
+    assert "seed=3 " in log and "--seed 3" in table_after(p.tables, "step")[1][4]
     captions = [c for c in re.findall(r"!\[([^\]]*)\]", (folder / "report.md").read_text())]
     assert [c.split(",")[0] for c in captions] == ["Confusion heatmap", "Test examples per class: six it got right",
-                                                   "Training loss and test accuracy per epoch"][:len(captions)]
+                                                   "Training loss and test accuracy per epoch",
+                                                   "NetLin's most-confused pairs: the two characters' mean test images"
+                                                   ][:len(captions)]
     assert len(captions) >= 3
 
 
@@ -397,4 +399,4 @@ def test_the_why_sections_say_what_their_records_say(quick_report):
     assert float(note.group(2)) == round(100 * beyond["machine_right"], 2)
     assert int(note.group(3)) == beyond["deterministic"] and int(note.group(4)) == beyond["stuck"]
     assert float(note.group(5)) == round(100 * beyond["network_right"], 2)
-    assert text.count('class="viewer3d"') == 2  # the LSTM's hidden and cell units, turnable
+    assert text.count('<figure class="viewer3d"') == 2  # the LSTM's hidden and cell units, turnable

@@ -1,5 +1,5 @@
 // A 3-D scatter of a network's states that turns with the mouse (or a finger), drawn on a canvas.
-// Each <figure class="viewer3d"> holds its data as JSON: axes (3 names), points ([x, y, z] each),
+// Each figure of class viewer3d holds its data as JSON: axes (3 names), points ([x, y, z] each),
 // colours and names (one per point), paths (lists of point indices joined by thin lines) and legend
 // ([name, colour] pairs). Pointing at a point names it. Nothing is fetched: the page works from its
 // folder, offline. "Save as PNG" downloads the current view. After each drawing the figure's data-view
