@@ -164,6 +164,21 @@ def test_init_is_the_standard_deviation_of_the_initial_weights(w0, tmp_path):
     assert not any(torch.equal(other[name], w0[name]) for name in w0)
 
 
+def test_a_second_run_on_the_same_series_is_refused_while_the_first_runs(tmp_path):
+    """seq_train.py holds a lock on its series, as kuzu_main.py --save does: a run started meanwhile is refused."""
+    inner = {}
+
+    def second_run(line):
+        if line == "epoch: 1" and not inner:
+            inner["result"] = train(tmp_path, *ONE_STRING, "--epoch", "1", "--batch", "1000")
+    status, _, err = train(tmp_path, *ONE_STRING, "--epoch", "2", "--batch", "1000", on_line=second_run)
+    assert status == 0, err
+    inner_status, inner_out, inner_err = inner["result"]
+    assert inner_status == 1 and "another run is writing" in inner_err and "anbn_srn2.lock" in inner_err
+    assert "epoch:" not in inner_out
+    assert sorted(os.listdir(tmp_path)) == ["anbn_srn2.json", "anbn_srn2_2.pth", "plot"]  # the lock is gone
+
+
 # ------------------------------------------------------------------------------------------------------- --until
 
 def below_in_a_row(losses, threshold, count=10):
