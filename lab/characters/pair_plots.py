@@ -55,6 +55,6 @@ def plot_pairs(images, labels, rows, net, path, weights=None):
         _row(ax_row, images, means, row, weights)
     fig.suptitle(f"Net {net}: its most-confused pairs (true -> chosen). Mean test images and their difference"
                  + (", the difference of the two weight images" if weights is not None else "")
-                 + "; misread examples in red beside ones read right", fontsize=10)
+                 + "; misread examples in red beside ones read right", fontsize=12)
     fig.tight_layout()
     return save_figure(fig, path, dpi=110, bbox_inches="tight")

@@ -86,8 +86,10 @@ def transient_sentences(result):
     values = result["a_values"]
     unit = max(values, key=lambda u: abs(values[u][length - 1] - values[u][0]))
     reads = values[unit]
-    text = (f"The count of A's is held in the transient: after 1..{length} A's {unit} reads "
-            + ", ".join(num(v) for v in reads[:length]) + ".")
+    settles = any(p["type"].startswith("attracting") for p in result["maps"][0]["fixed"][:1])
+    lead = ("The count of A's is held in the transient towards that point" if settles
+            else "The count of A's is carried by the unit that moves most")
+    text = f"{lead}: after 1..{length} A's {unit} reads " + ", ".join(num(v) for v in reads[:length]) + "."
     late = reads[length - 1:]
     steps = [abs(b - a) for a, b in zip(late, late[1:])]
     still = next((i for i, d in enumerate(steps) if d < STILL), None)

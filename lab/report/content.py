@@ -112,10 +112,11 @@ def _why_confused(ctx, nets):
         blocks.append(("list", record["results"]["why_confused"],
                        f"{title}: its three most-confused pairs, measured on the test images. From {ctx.source(name)}."))
         for path in ctx.figures(record, "_pairs.jpg"):
+            weights = (", the difference of the two weight images (red pixels speak for the true character)"
+                       if name == "kuzu_lin" else "")
             blocks.append(("figure", path, f"{title}'s most-confused pairs: the two characters' mean test images, their "
-                                           "difference (red: darker in the true character), for NetLin the difference "
-                                           "of the two weight images (red pixels speak for the true character), then "
-                                           f"misread examples (red frames) beside ones read right. {ctx.source(name)}"))
+                                           f"difference (red: darker in the true character){weights}, then misread "
+                                           f"examples (red frames) beside ones read right. {ctx.source(name)}"))
     return blocks
 
 
