@@ -217,7 +217,7 @@ def test_kuzu_dry_run_is_one_batch_into_its_own_files(kmnist, tmp_path):
     losses = re.findall(r"^Train Epoch: (\d+) \[0/200 \(0%\)\]\tLoss: ([\d.]+)$", out, re.M)
     assert len(losses) == 1 and losses[0][0] == "1" and out.count("Test set:") == 1
     assert sorted(os.listdir(tmp_path / "plots")) == [f"kuzu_lin_dry-run{s}" for s in
-                                                       (".json", "_confusion.jpg", "_curve.jpg", "_samples.jpg")]
+                                                       (".json", "_confusion.jpg", "_curve.jpg", "_pairs.jpg", "_samples.jpg")]
     epochs = json.loads((tmp_path / "plots" / "kuzu_lin_dry-run.json").read_text())["results"]["epochs"]
     assert len(epochs) == 1 and epochs[0]["train_loss"] == pytest.approx(float(losses[0][1]), abs=1e-6)
 
