@@ -226,8 +226,8 @@ def test_until_stops_after_ten_reports_in_a_row_below_the_threshold(tmp_path):
 
 # ------------------------------------------------------------------------------------------ candidates and --resume
 
-CANDIDATES = ["--lang", "anbn", "--length", "2", "--candidates", "3", "--select", "11", "--epoch", "12",
-              "--batch", "500", "--lr", "0.01"]
+CANDIDATES = [*ONE_STRING[:4], "--candidates", "3", "--select", "11", "--epoch", "12", "--batch", "1000",
+              "--optim", "sgd", "--lr", "0.3"]  # one update per report; with seed 0 the choice is candidate 1
 
 
 @pytest.fixture(scope="module")
@@ -249,13 +249,16 @@ def resumed_pair(tmp_path_factory):
 
 
 def test_the_candidate_record_is_what_the_run_printed_and_chose(resumed_pair):
-    """candidate_losses as printed at --select; chosen: the lowest of them; reports: the printed loss lines."""
+    """candidate_losses as printed at --select; chosen: the lowest of them; reports: the printed loss lines.
+    From checkpoint 10 (rewritten with the chosen network at 10k) two SGD steps by hand give the network
+    delivered, the last two reports (each the loss before that report's update) and the verdict."""
     folder, out, _, _ = resumed_pair
     results = record(folder / "anbn_srn2.json")["results"]
     printed = [float(v) for v in next(line for line in out.splitlines()
                                       if line.startswith("candidates' losses: ")).split(": ")[1].split()]
     assert results["candidate_losses"] == pytest.approx(printed, abs=6e-5) and len(printed) == 3
     assert results["chosen"] == int(np.argmin(results["candidate_losses"])) and results["chosen_at"] == 11
+    assert results["chosen"] != 0  # the premise: a network other than the first is delivered
     assert f"(candidate {results['chosen']}, final choice)" in out
     assert results["reports"][10]["loss"] == min(results["candidate_losses"])  # the choice's report is the best one
     lines = [float(line.split()[1]) for line in out.splitlines() if line.startswith("loss: ")]
@@ -263,6 +266,16 @@ def test_the_candidate_record_is_what_the_run_printed_and_chose(resumed_pair):
     assert results["sequences_seen"] == 12000 and results["candidates"] == 3
     last = torch.load(results["last_checkpoint"], weights_only=True)
     assert last["seen"] == 12000 and last["candidate"] == results["chosen"]
+    path = hand_trajectory(state(folder / "anbn_srn2_10.pth"), "sgd", 0.3, 0.0, 2)
+    for name, value in state(results["last_checkpoint"]).items():
+        np.testing.assert_allclose(value.numpy(), path[-1][name].numpy(), rtol=1e-4, atol=2e-5, err_msg=name)
+    assert [r["loss"] for r in results["reports"][10:]] == pytest.approx([reported_loss(w) for w in path[:2]],
+                                                                         rel=1e-4)
+    verdict = results["verdict"]
+    with torch.no_grad():
+        right = srn_logits(path[-1], AB_INPUTS).softmax(-1)[torch.arange(9), AB_TARGETS] > 0.5
+    assert verdict["loss"] == pytest.approx(reported_loss(path[-1]), rel=1e-4)
+    assert verdict["det_total"] == 900 and verdict["det_right"] == 100 * int(right.sum())
 
 
 def test_a_resumed_runs_record_equals_the_uninterrupted_ones(resumed_pair):
