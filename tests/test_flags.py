@@ -2,8 +2,7 @@
 
 ``test_every_flag_has_a_test`` reads each command's --help and this table,
 and fails on a flag the table lacks or a test it names that does not exist.
-The tests below cover the flags no other test shows at work. Tests named
-``truth_*`` are in tests/test_truth_part*.py.
+The tests below cover the flags no other test shows at work.
 
 | command | flag | test that shows its effect |
 | --- | --- | --- |
