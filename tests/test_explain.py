@@ -306,3 +306,38 @@ def test_seq_explain_refuses_a_language_it_cannot_explain(tmp_path):
     done = subprocess.run([sys.executable, "seq_explain.py", "--lang", "reber", "--out_path", str(tmp_path),
                            "--plot_path", str(tmp_path / "plot")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 1 and "counting languages" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_seq_explain_flags_pick_what_their_help_says(tmp_path):
+    """--epoch, --checkpoint, --hid, --model, --length, --seed and --embed, through the command and its record."""
+    config = {"model": "srn", "num_input": 2, "num_hid": 2, "num_out": 2, "lang": "anb2n", "embed": False,
+              "length": 4}
+    save_checkpoint(str(tmp_path / "anb2n_srn2_10.pth"), srn(1), config, seen=10000)
+    save_checkpoint(str(tmp_path / "anb2n_srn2_20.pth"), srn(2), config, seen=20000)
+    save_checkpoint(str(tmp_path / "anb2nc3n_lstm3_10.pth"), lstm(3),
+                    {**config, "model": "lstm", "num_input": 3, "num_hid": 3, "num_out": 3, "lang": "anb2nc3n"},
+                    seen=10000)
+
+    def run(*flags):
+        done = subprocess.run([sys.executable, "seq_explain.py", "--out_path", str(tmp_path), "--plot_path",
+                               str(tmp_path / "plot"), *flags], cwd=ROOT, capture_output=True, text=True)
+        name = "anb2nc3n_lstm3" if "lstm" in flags else "anb2n_srn2"
+        path = tmp_path / "plot" / f"{name}_explain.json"
+        return done, (json.loads(path.read_text()) if done.returncode == 0 else None)
+
+    done, latest = run("--lang", "anb2n")
+    assert latest["results"]["checkpoint"].endswith("anb2n_srn2_20.pth")  # the latest by default
+    done, first = run("--lang", "anb2n", "--epoch", "10")
+    assert first["results"]["checkpoint"].endswith("anb2n_srn2_10.pth")
+    assert first["results"]["analysis"]["boundaries"] != latest["results"]["analysis"]["boundaries"]
+    done, chosen = run("--checkpoint", str(tmp_path / "anb2n_srn2_10.pth"))
+    assert chosen["results"]["analysis"]["boundaries"] == first["results"]["analysis"]["boundaries"]
+    done, short = run("--lang", "anb2n", "--length", "3", "--seed", "5")
+    assert short["results"]["analysis"]["length"] == 3 and short["settings"]["seed"] == 5
+    assert [t["n"] for t in short["results"]["analysis"]["trajectories"]] == list(range(1, 7))
+    done, lstm_record = run("--lang", "anb2nc3n", "--model", "lstm")
+    assert lstm_record["results"]["analysis"]["model"] == "lstm" and "gates" in lstm_record["results"]["analysis"]
+    done, _ = run("--lang", "anb2n", "--hid", "3")
+    assert done.returncode == 1 and "anb2n_srn2_20.pth" in done.stderr and "Traceback" not in done.stderr
+    done, _ = run("--lang", "anb2n", "--embed")
+    assert done.returncode != 0 and "--embed" in done.stderr and "Traceback" not in done.stderr

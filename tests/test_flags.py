@@ -100,6 +100,16 @@ The tests below cover the flags no other test shows at work.
 | seq_explain | --plot_path, --plot-dir | test_flags.py::test_seq_explain_picks_its_network_and_sequences |
 | seq_explain | --length | test_flags.py::test_seq_explain_picks_its_network_and_sequences |
 | seq_explain | --seed | test_flags.py::test_seq_explain_picks_its_network_and_sequences |
+| seq_explain | --lang | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --embed | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --model | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --hid | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --epoch | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --checkpoint | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --out_path, --out-path | test_explain.py::test_seq_explain_end_to_end |
+| seq_explain | --plot_path, --plot-dir | test_explain.py::test_seq_explain_end_to_end |
+| seq_explain | --length | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
+| seq_explain | --seed | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
 | report | --out | test_report.py::test_a_folder_that_is_not_a_report_is_not_replaced |
 | report | --parts | test_report.py::test_part1_heading_tables_and_text_are_the_last_epochs |
 | report | --nets | test_report.py::test_part1_heading_tables_and_text_are_the_last_epochs |
