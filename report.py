@@ -259,13 +259,14 @@ def main(argv=None):
     earlier = read_earlier(args, steps)
     work = make_work(args, out, earlier)
     try:
-        first = load_average()
+        loads = [load_average()]
         total = run_steps(steps, work, earlier, args)
-        blocks = document(args, steps, work, total, (first, load_average()))
+        loads.append(load_average())
+        blocks = document(args, steps, work, total, loads)
         atomic_write_text(to_html(blocks), os.path.join(work, "index.html"))
         atomic_write_text(to_markdown(blocks), os.path.join(work, "report.md"))
         manifest = records.Record("report.py", argv, vars(args))
-        manifest.results.update(quick=args.quick, load_average={"start": first, "end": load_average()}, steps={
+        manifest.results.update(quick=args.quick, load_average={"start": loads[0], "end": loads[1]}, steps={
             s.name: {"command": s.command(shown_path(args.out)), "args": s.args(), "status": s.status,
                      "seconds": round(s.seconds, 3), "load_at_start": s.extra.get("load"),
                      "record": s.record, "message": s.message, "data": data_of(s, args)}

@@ -14,7 +14,7 @@ the network with ``build_model``, and the language it was trained on.
 import torch
 from torch import nn
 
-from lab.common.checkpoints import CheckpointError, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
+from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
 
 
 class SRN_model(nn.Module):
@@ -193,12 +193,6 @@ def load_checkpoint(path):
     the model its config describes.
     """
     ckpt = load_lab_checkpoint(path, "seq", CONFIG_FIELDS)
-    config = ckpt["config"]
-    if config["model"] not in MODELS:
-        raise CheckpointError(f"{path}: the setting model is {config['model']!r}, expected srn or lstm")
-    for name in ("num_input", "num_hid", "num_out"):
-        if config[name] < 1:
-            raise CheckpointError(f"{path}: the setting {name} is {config[name]}, expected at least 1")
-    model = load_weights(path, build_model(config), ckpt["state_dict"])
+    model = load_weights(path, build_model(ckpt["config"]), ckpt["state_dict"])  # its config checked on loading
     model.eval()
     return model, ckpt

@@ -17,7 +17,7 @@ import socket
 import sys
 
 from lab.common.errors import UserError
-from lab.common.files import ensure_folder
+from lab.common.files import ensure_folder, pid_alive
 
 FRESH_S = 60  # a lock file younger than this that cannot be read yet may be in the middle of being written
 
@@ -57,15 +57,10 @@ def holder_state(holder):
         return "gone"  # the machine restarted since: every process of that boot has ended
     try:
         pid = int(holder.get("pid"))
-        if pid <= 0:
-            return "gone"
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return "gone"
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError):
         return "gone"  # no process id to check: the lock was never whole
-    except PermissionError:
-        pass  # a live process of another user
+    if not 0 < pid < 2**31 or not pid_alive(pid):  # beyond a C int no process can have that id
+        return "gone"
     started = holder.get("started")
     if started is not None and process_start(pid) not in (None, started):
         return "gone"  # the id now belongs to a process that started later

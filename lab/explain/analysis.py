@@ -18,17 +18,9 @@ from lab.recurrent.states import LanguageStates
 
 
 def state_namer(lang):
-    """A function (run, t) -> the language state's name after input t of a StringRun ("A3", "b5", "b3c6")."""
+    """A function StringRun -> the language state's name after each of its inputs ("A3", "b5", "b3c6")."""
     namer = LanguageStates(lang)
-    cache = {}
-
-    def name(run, t):
-        if id(run) not in cache:
-            keys = namer.keys(run.inputs, np.arange(len(run.inputs)) == 0, np.zeros(len(run.inputs), np.int64))
-            cache[id(run)] = [namer.name(k) for k in keys]
-        return cache[id(run)][t]
-
-    return name
+    return lambda run: [namer.name(key) for key in namer.string_keys(run.inputs)]
 
 
 def _points(maps, runs, symbols, seed):
@@ -63,8 +55,8 @@ def explain(model, lang, seed=0):
         "boundaries": boundaries.boundaries(maps, symbols),
         "state_sides": boundaries.state_sides(maps, trained, state_namer(lang), symbols),
         "rates": rates,
-        "decisions": [{k: v for k, v in d.items() if k != "index"} | {"index": d["index"]} for d in decisions],
-        "a_values": {label: counters.a_phase_values(maps, longest, index) for label, index in counters.units(maps)},
+        "decisions": decisions,
+        "a_values": {label: counters.a_phase_values(longest, index) for label, index in counters.units(maps)},
         "beyond": beyond.beyond(runs, symbols, decisions, rates),
         "trajectories": [{"n": r.n, "inputs": r.inputs.tolist(), "states": r.states.tolist(),
                           "predicted": r.predicted.tolist(), "targets": r.targets.tolist()} for r in runs],

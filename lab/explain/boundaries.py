@@ -45,14 +45,13 @@ def line_points(boundary, box=(-1.05, 1.05)):
 def state_sides(maps, runs, names, symbols):
     """Per language state: its mean hidden vector, the symbol the output predicts there, and each pair's side.
 
-    ``names`` maps (phase, count) positions to the language state's name
+    ``names`` gives a StringRun's language state name after each input
     (e.g. "A3", "b5"). ``expects`` is the symbol that must follow a state
     whose next symbol is certain (None after an A, where it is not).
     """
     groups, expects = {}, {}
     for run in runs:
-        for t in range(len(run.inputs)):
-            name = names(run, t)
+        for t, name in enumerate(names(run)):
             groups.setdefault(name, []).append(maps.hidden(run.states[t]))
             if run.deterministic[t]:
                 expects.setdefault(name, set()).add(symbols[int(run.targets[t])])

@@ -117,7 +117,7 @@ def decisions(maps, runs, symbols):
     return rows
 
 
-def a_phase_values(maps, run, index):
+def a_phase_values(run, index):
     """The unit's value after 1, 2, ... A's of one string."""
     return [float(v) for v in run.states[run.phase == 0, index]]
 

@@ -52,6 +52,11 @@ class LanguageStates:
             prev = a
         return keys
 
+    def string_keys(self, inputs):
+        """The keys after each input of strings of a counting language read from their start (no state numbers)."""
+        count = len(inputs)
+        return self.keys(inputs, np.arange(count) == 0, np.zeros(count, dtype=np.int64))
+
     def name(self, key):
         """The key in words (see the class)."""
         if key == START:

@@ -20,13 +20,16 @@ class Context:
     def __init__(self, folder, out, steps):
         self.folder, self.out = folder, out
         self.steps = {step.name: step for step in steps}
+        self.records = {}
 
     def record(self, name):
         """The run record of a finished step, or None."""
         step = self.steps.get(name)
         if step is None or not step.finished:
             return None
-        return read_record(os.path.join(self.folder, step.record))
+        if name not in self.records:  # every part reads its records more than once; read and check each once
+            self.records[name] = read_record(os.path.join(self.folder, step.record))
+        return self.records[name]
 
     def source(self, name):
         """`command`; record `path`: the caption's tail that says where numbers and images come from."""

@@ -36,8 +36,7 @@ def _named_points(analysis):
     namer = LanguageStates(lang)
     rows = []
     for t in [t for t in analysis["trajectories"] if t["n"] <= analysis["length"]]:
-        inputs = t["inputs"]
-        keys = namer.keys(inputs, [i == 0 for i in range(len(inputs))], [0] * len(inputs))
+        keys = namer.string_keys(t["inputs"])
         rows += [(t["n"], state, key, namer.name(key)) for state, key in zip(t["states"], keys)]
     return rows, namer
 
