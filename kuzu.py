@@ -13,10 +13,12 @@ from lab.common.checkpoints import check_fields, load_checkpoint as load_lab_che
 
 NETS = ("lin", "full", "conv")
 # Training settings a net gets when the user passes none; chosen by measurement (docs/results.md).
+# ema: weight averaging's decay (0: off); smoothing: label smoothing; tta: test views per image; erase: cutout side.
+PLAIN_TRAINING = {"ema": 0.0, "smoothing": 0.0, "tta": 1, "erase": 0}
 NET_DEFAULTS = {
-    "lin": {"lr": 0.01, "mom": 0.5, "shift": 0, "schedule": "cosine", "nesterov": False},
-    "full": {"lr": 0.02, "mom": 0.9, "shift": 0, "schedule": "cosine", "nesterov": False},
-    "conv": {"lr": 0.05, "mom": 0.9, "shift": 2, "schedule": "onecycle", "nesterov": True},
+    "lin": {"lr": 0.01, "mom": 0.5, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},
+    "full": {"lr": 0.02, "mom": 0.9, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},
+    "conv": {"lr": 0.05, "mom": 0.9, "shift": 2, "schedule": "onecycle", "nesterov": True, **PLAIN_TRAINING},
 }
 # The NetConv of earlier versions of the lab (twice the filters, 3x the time per epoch): its sizes and settings,
 # reached by --conv1 32 --conv2 64 --fc 128 --dropout 0.3 --lr 0.03 --schedule cosine --no-nesterov

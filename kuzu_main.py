@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from lab.characters import kmnist
-from kuzu import NETS, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
+from kuzu import NETS, PLAIN_TRAINING, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
 from lab.characters.settings import Settings
 from lab.common.checkpoints import check_same_settings, load_optimizer, load_weights
 from lab.characters.confusions import explain_pairs, linear_weights, pair_sentences
 from lab.characters.pair_plots import plot_pairs
 from lab.characters.plots import plot_confusion, plot_curve, plot_samples
-from lab.characters.training import SCHEDULES, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
+from lab.characters.training import SCHEDULES, VIEW_MOVES, WeightAverage, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
 from lab.common.records import Record
 from lab.common.errors import UserError, run_main
 from lab.common.files import ensure_folder, refuse_file
@@ -53,6 +53,18 @@ def build_parser():
                              "to 0, or constant (default cosine; conv onecycle)")
     parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
                         help="Nesterov momentum (default: on for conv, off for lin and full)")
+    parser.add_argument("--ema", type=number(float, low=0), default=None,
+                        help="test (and save) an exponential moving average of the weights with this decay per "
+                             "step, e.g. 0.999; 0 is off (default 0)")
+    parser.add_argument("--smoothing", type=number(float, low=0), default=None,
+                        help="label smoothing: the training target gives this much of its weight evenly to all "
+                             "classes (default 0)")
+    parser.add_argument("--tta", type=int, choices=sorted(VIEW_MOVES), default=None,
+                        help="final test: average each image's prediction over this many views, itself and its "
+                             "one-pixel moves (default 1: the image alone)")
+    parser.add_argument("--erase", type=number(int, low=0), default=None,
+                        help="cutout: black out a square of this side around a random pixel of each training "
+                             "image (default 0: none)")
     parser.add_argument("--batch-size", type=number(int, low=1, high=60_000), default=64, help="training batch size (default 64)")
     parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
     parser.add_argument("--threads", type=positive(int), default=None,
@@ -107,18 +119,20 @@ def print_settings(settings, device, arithmetic):
     s = settings
     print(f"net={s.net} lr={s.lr} mom={s.mom} epochs={s.epochs} batch-size={s.batch_size} "
           f"shift={s.shift} schedule={s.schedule} seed={s.seed} device={device}"
-          + (" nesterov" if s.nesterov else "") + f" threads={s.threads}")
+          + (" nesterov" if s.nesterov else "") + f" threads={s.threads}"
+          + "".join(f" {name}={getattr(s, name)}" for name in ("ema", "smoothing", "tta", "erase")
+                    if getattr(s, name) != PLAIN_TRAINING[name]))
     print("Independent parameters:")
     for line in arithmetic:
         print("  " + line)
 
 
 RESUME_KEYS = ("net", "lr", "mom", "nesterov", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift",
-               "schedule", "batch_size", "seed")  # what must be the same for --resume to go on with a run
+               "schedule", "batch_size", "seed", "ema", "smoothing", "erase")  # the same for --resume to go on
 
 
-def resume_from(settings, model, optimizer, scheduler):
-    """--resume: load the run saved in --save into the model, optimiser and schedule.
+def resume_from(settings, model, optimizer, scheduler, average):
+    """--resume: load the run saved in --save into the model, its weight average, optimiser and schedule.
 
     Returns the next epoch and the rows of the epochs done so far.
     """
@@ -129,12 +143,27 @@ def resume_from(settings, model, optimizer, scheduler):
     check_same_settings(settings.save, ckpt["args"], settings.as_config(), RESUME_KEYS)
     if ckpt["epoch"] >= settings.epochs:
         raise UserError(f"--resume: {settings.save} finished all {settings.epochs} epochs already")
-    load_weights(settings.save, model, ckpt["state_dict"])
+    if average is not None:  # the file's weights are the average; the last weights travel in its resume state
+        if "weights" not in saved or "average_steps" not in saved:
+            raise UserError(f"--resume: {settings.save} holds no last weights beside the average to go on from")
+        load_weights(settings.save, average.model, ckpt["state_dict"])
+        average.steps = saved["average_steps"]
+    load_weights(settings.save, model, saved["weights"] if average is not None else ckpt["state_dict"])
     load_optimizer(settings.save, optimizer, saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])
     print(f"resuming from {settings.save} after epoch {ckpt['epoch']}")
     return ckpt["epoch"] + 1, list(saved["epochs"])
+
+
+def save_epoch(settings, model, average, optimizer, scheduler, epochs, accuracy):
+    """Write --save after an epoch: the tested weights (the average, with --ema) and what --resume needs."""
+    resume = {"epochs": epochs, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+              "rng": torch.get_rng_state()}
+    if average is not None:
+        resume.update(weights=model.state_dict(), average_steps=average.steps)
+    save_kuzu_checkpoint(settings.save, average.model if average is not None else model, settings.model_config(),
+                         epoch=epochs[-1]["epoch"], accuracy=accuracy, args=settings.as_config(), resume=resume)
 
 
 def report_test(runner, test, epoch):
@@ -150,39 +179,72 @@ def report_test(runner, test, epoch):
 
 
 def train_and_test(settings, model, runner, train, test):
-    """Train for --epochs, testing after each; returns (the epochs' rows, confusion and predictions of the last).
+    """Train for --epochs, testing after each; returns (the epochs' rows, the final test, the tested model).
 
-    ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is saved.
+    ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is trained.
+    The tested model is the weight average with --ema, else ``runner``; the final test is final_test's.
     """
-    batches = kmnist.Batches(*train, settings.batch_size, shuffle=True, seed=settings.seed, shift=settings.shift)
+    batches = kmnist.Batches(*train, settings.batch_size, shuffle=True, seed=settings.seed, shift=settings.shift,
+                             erase=settings.erase)
     optimizer = make_optimizer(settings, model)
     steps = settings.epochs * (1 if settings.dry_run else len(batches))
     scheduler = make_scheduler(optimizer, settings.schedule, steps)
-    first, epochs = resume_from(settings, model, optimizer, scheduler) if settings.resume else (1, [])
+    average = WeightAverage(model, settings.ema) if settings.ema else None
+    tested = average.model if average is not None else runner
+    first, epochs = resume_from(settings, model, optimizer, scheduler, average) if settings.resume else (1, [])
     for epoch in range(first, settings.epochs + 1):
         batches.set_epoch(epoch)
         started = time.perf_counter()
-        train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, settings.dry_run)
+        train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, settings.dry_run, settings.smoothing,
+                                 average)
         trained = time.perf_counter()
-        row, confusion, predicted = report_test(runner, test, epoch)
-        tested = time.perf_counter()
+        row, confusion, predicted = report_test(tested, test, epoch)
+        tested_s = time.perf_counter()
         epochs.append({"epoch": epoch, "train_loss": train_loss, **row, "train_s": round(trained - started, 3),
-                       "test_s": round(tested - trained, 3)})
+                       "test_s": round(tested_s - trained, 3)})
         if settings.save:
-            resume = {"epochs": epochs, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                      "rng": torch.get_rng_state()}
-            save_kuzu_checkpoint(settings.save, model, settings.model_config(), epoch=epoch,
-                                 accuracy=row["correct"] / len(test[1]), args=settings.as_config(), resume=resume)
+            save_epoch(settings, model, average, optimizer, scheduler, epochs, row["correct"] / len(test[1]))
         if settings.dry_run:
             break
-    return epochs, confusion, predicted
+    final = final_test(settings, model, average, test, epochs[-1], (confusion, predicted))
+    return epochs, final, tested if average is not None else model
 
 
-def finish(settings, test, parameters, epochs, confusion, predicted, model):
-    """Print the summary lines and draw the figures; returns (the paths written, the results for the record)."""
+def final_test(settings, model, average, test, last, last_test):
+    """The test the run reports: the last epoch's, or with --tta the tested weights over --tta views.
+
+    Returns a dict (the record's ``final_test``: accuracy, test_loss, correct, views, and with --ema or
+    --tta what the single view and the last weights scored) with the confusion matrix and predictions.
+    """
+    confusion, predicted = last_test
+    final = {"views": settings.tta, "averaged": average is not None, "test_loss": last["test_loss"],
+             "correct": last["correct"], "accuracy": last["accuracy"]}
+    if settings.tta == 1 and average is None:
+        return final, confusion, predicted
+    images, labels = test
+    compared = {("averaged" if average is not None else "last") + " weights, 1 view": last["accuracy"]}
+    if settings.tta > 1:
+        started = time.perf_counter()
+        loss, correct, confusion, predicted = evaluate(average.model if average is not None else model, images,
+                                                       labels, views=settings.tta)
+        final.update(test_loss=loss, correct=correct, accuracy=100.0 * correct / len(labels),
+                     test_s=round(time.perf_counter() - started, 3))
+        print(f"Final test, each image's prediction averaged over {settings.tta} views: Average loss: {loss:.4f}, "
+              f"Accuracy: {correct}/{len(labels)} ({final['accuracy']:.2f}%)")
+    if average is not None:
+        compared["last weights, 1 view"] = 100.0 * evaluate(model, images, labels)[1] / len(labels)
+    print("Compared: " + ", ".join(f"{name} {accuracy:.2f}%" for name, accuracy in compared.items()))
+    return dict(final, compared=compared), confusion, predicted
+
+
+def finish(settings, test, parameters, epochs, final, model):
+    """Print the summary lines and draw the figures; returns (the paths written, the results for the record).
+
+    ``final`` is final_test's (numbers, confusion, predictions); ``model`` the tested model.
+    """
     test_images, test_labels = test
-    correct = epochs[-1]["correct"]
-    accuracy = 100.0 * correct / len(test_labels)
+    numbers, confusion, predicted = final
+    correct, accuracy = numbers["correct"], numbers["accuracy"]
     pairs = most_confused(confusion)
     print("Most confused (true -> chosen): " + format_pairs(pairs))
     print(f"Parameters: {parameters:,}")
@@ -194,7 +256,7 @@ def finish(settings, test, parameters, epochs, confusion, predicted, model):
                         prefix + "_curve.jpg")]
     why, sentences, figure = why_confused(settings, test, predicted, pairs, model, prefix + "_pairs.jpg")
     results = dict(accuracy=accuracy, correct=correct, test_images=len(test_labels),
-                   confusion=confusion.astype(int), classes=list(kmnist.CLASSES),
+                   confusion=confusion.astype(int), classes=list(kmnist.CLASSES), final_test=numbers,
                    most_confused=[{"true": t, "chosen": c, "count": n} for t, c, n in pairs],
                    confusions=why, why_confused=sentences)
     return saved + [figure] + ([settings.save] if settings.save else []), results
@@ -225,8 +287,8 @@ def run(settings, device):
     print_settings(settings, device, arithmetic)
     np.set_printoptions(precision=4, suppress=True)
     runner = prepare(model, settings.net, device, settings.compile)
-    epochs, confusion, predicted = train_and_test(settings, model, runner, train, test)
-    saved, results = finish(settings, test, total, epochs, confusion, predicted, model)
+    epochs, final, tested = train_and_test(settings, model, runner, train, test)
+    saved, results = finish(settings, test, total, epochs, final, tested)
     return saved, dict(parameters=total, arithmetic=arithmetic, model=settings.model_config(), epochs=epochs,
                        **results)
 

@@ -181,12 +181,15 @@ class Batches:
 
     ``shift`` > 0 moves each training image by a random whole number of
     pixels in -shift..shift along each axis (a cheap augmentation), done on
-    the device for the whole batch at once.
+    the device for the whole batch at once. ``erase`` > 0 then blacks out an
+    erase x erase square of each image around a random pixel (cutout; the
+    square may stick out of the picture).
     """
 
-    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, shift=0):
+    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, shift=0, erase=0):
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.seed, self.shift = batch_size, shuffle, seed, shift
+        self.erase = erase
         self.epoch = 0
 
     def __len__(self):
@@ -204,12 +207,29 @@ class Batches:
         offsets = None
         if self.shift:
             offsets = torch.randint(0, 2 * self.shift + 1, (count, 2), generator=generator).to(device)
+        centres = None
+        if self.erase:
+            centres = torch.randint(0, self.images.shape[-1], (count, 2), generator=generator).to(device)
         for start in range(0, count, self.batch_size):
             index = order[start:start + self.batch_size]
             batch = self.images[index]
             if offsets is not None:
                 batch = shift_batch(batch, offsets[start:start + self.batch_size], self.shift)
+            if centres is not None:
+                batch = erase_squares(batch, centres[start:start + self.batch_size], self.erase)
             yield batch, self.labels[index]
+
+
+def erase_squares(batch, centres, size):
+    """Black out (-1.0) in each (1,H,W) image the size x size square whose rows and columns start at
+    centre - size // 2; ``centres`` (n,2) holds each image's (row, column). Returns a new batch."""
+    first = centres - size // 2  # (n, 2)
+    rows = torch.arange(batch.shape[-2], device=batch.device)
+    cols = torch.arange(batch.shape[-1], device=batch.device)
+    in_rows = (rows >= first[:, :1]) & (rows < first[:, :1] + size)  # (n, H)
+    in_cols = (cols >= first[:, 1:]) & (cols < first[:, 1:] + size)  # (n, W)
+    square = (in_rows[:, :, None] & in_cols[:, None, :]).unsqueeze(1)
+    return batch.masked_fill(square, -1.0)
 
 
 def shift_batch(batch, offsets, shift):

@@ -3,7 +3,7 @@
 Its fields are the flags' names, so the command builds it with
 ``Settings(**vars(args))``. ``Settings(net="conv")`` fills what is left at
 None with that net's own defaults (kuzu.NET_DEFAULTS: lr, mom, shift,
-schedule, nesterov; the thread count of kuzu.THREAD_DEFAULTS; the data
+schedule, nesterov, ema, smoothing, tta, erase; the thread count of kuzu.THREAD_DEFAULTS; the data
 folder of kmnist.data_root) and checks the values that only make sense
 together, once; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict that the run
 record and the checkpoint's ``args`` hold (the flags' names, as before), and
@@ -37,6 +37,10 @@ class Settings:
     shift: int | None = None
     schedule: str | None = None
     nesterov: bool | None = None
+    ema: float | None = None
+    smoothing: float | None = None
+    tta: int | None = None
+    erase: int | None = None
     batch_size: int = 64
     seed: int = 1
     threads: int | None = None  # None: 1 for lin and full, torch's default (every core) for conv
@@ -64,6 +68,8 @@ class Settings:
         """The values that only make sense together; a UserError naming the flags otherwise."""
         if self.mom >= 1 or self.dropout >= 1 or self.shift > MAX_SHIFT:
             raise UserError(f"need --mom and --dropout below 1 and --shift at most {MAX_SHIFT}")
+        if self.ema >= 1 or self.smoothing >= 1 or self.erase > 28:
+            raise UserError("need --ema and --smoothing below 1 and --erase at most 28 (the picture's side)")
         if self.nesterov and self.mom <= 0:
             raise UserError("--nesterov needs a momentum above 0 (--mom); or give --no-nesterov")
         if self.resume and not self.save:

@@ -1,11 +1,14 @@
 """Part 1 training and testing: one epoch of SGD, the test pass, the confusion matrix and its read-outs.
 
 ``train_epoch`` prints the course's loss line every 100 batches and returns
-the epoch's mean training loss; ``evaluate`` returns the test loss, the
-number right, the 10x10 confusion matrix (rows: true class, columns: the
-network's choice) and the predictions; ``most_confused`` reads the largest
-off-diagonal cells.
+the epoch's mean training loss (with label smoothing where asked, and
+keeping a ``WeightAverage`` up to date where there is one); ``evaluate``
+returns the test loss, the number right, the 10x10 confusion matrix (rows:
+true class, columns: the network's choice) and the predictions, optionally
+averaged over shifted copies of each test image; ``most_confused`` reads the
+largest off-diagonal cells.
 """
+import copy
 import math
 
 import numpy as np
@@ -40,21 +43,60 @@ def make_scheduler(optimizer, schedule, steps):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False):
+def smoothed_nll(log_probs, labels, smoothing=0.0):
+    """The batch's mean loss with label smoothing ``smoothing`` (0: the course's nll_loss).
+
+    The target puts 1 - smoothing on the true class and spreads smoothing
+    evenly over all classes, so the loss per image is
+    (1 - smoothing) * -log p[label] + smoothing * mean over classes of -log p.
+    """
+    loss = F.nll_loss(log_probs, labels)
+    if smoothing:
+        loss = (1 - smoothing) * loss - smoothing * log_probs.mean()
+    return loss
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights, kept in a copy of the model for testing.
+
+    After training step t (counted from 1) each averaged tensor becomes
+    d * average + (1 - d) * weight with d = min(decay, (1 + t) / (10 + t)),
+    so the first steps, whose weights are far from the end, soon fade out.
+    ``model`` is the copy to test and save.
+    """
+
+    def __init__(self, model, decay):
+        self.model = copy.deepcopy(model).requires_grad_(False)
+        self.decay, self.steps = decay, 0
+
+    @torch.no_grad()
+    def update(self, model):
+        """Fold the model's current weights into the average (after an optimiser step)."""
+        self.steps += 1
+        keep = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        for average, weight in zip(self.model.state_dict().values(), model.state_dict().values()):
+            average.lerp_(weight, 1 - keep)
+
+
+def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False, smoothing=0.0, average=None):
     """One pass over the training batches; returns the mean training loss over the batches.
 
     Prints ``Train Epoch: e [n/N (p%)]\\tLoss: x`` every LOG_EVERY batches,
-    as the course does. A non-finite loss raises Diverged.
+    as the course does. A non-finite loss raises Diverged. ``smoothing``:
+    label smoothing (smoothed_nll); ``average``: a WeightAverage updated
+    after every step.
     """
     model.train()
     count = len(batches.labels)
     total, seen = torch.zeros((), device=batches.labels.device), 0
     for index, (images, labels) in enumerate(batches):
         optimizer.zero_grad(set_to_none=True)
-        loss = F.nll_loss(model(images), labels)
+        loss = smoothed_nll(model(images), labels, smoothing)
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if average is not None:
+            average.update(model)
         total += loss.detach()
         seen += 1
         if index % LOG_EVERY == 0:
@@ -102,16 +144,37 @@ def confusion_matrix(labels, predicted, classes=10):
     return torch.bincount(labels * classes + predicted, minlength=classes * classes).view(classes, classes)
 
 
+# Test-time averaging: the (down, right) moves of each test image, in pixels, per number of views.
+VIEW_MOVES = {1: [(0, 0)], 5: [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)],
+              9: [(down, right) for down in (-1, 0, 1) for right in (-1, 0, 1)]}
+
+
+def averaged_output(model, images, views=1):
+    """The model's log-probabilities for ``images``; with ``views`` > 1, those of the mean probability over
+    the images moved by each of VIEW_MOVES[views] (one pixel, the uncovered edge black)."""
+    if views == 1:
+        return model(images)
+    probability = 0
+    for down, right in VIEW_MOVES[views]:
+        offsets = torch.tensor([[1 - down, 1 - right]], device=images.device).expand(len(images), 2)
+        probability = probability + model(kmnist.shift_batch(images, offsets, 1)).exp()
+    return (probability / len(VIEW_MOVES[views])).log()
+
+
 @torch.no_grad()
-def evaluate(model, images, labels, batch_size=1000):
-    """Test the model: returns (average loss, number correct, confusion matrix as floats, predictions)."""
+def evaluate(model, images, labels, batch_size=1000, views=1):
+    """Test the model: returns (average loss, number correct, confusion matrix as floats, predictions).
+
+    ``views`` 5 or 9 averages each image's predicted probabilities over
+    itself and its one-pixel moves (averaged_output).
+    """
     if len(labels) == 0:
         raise UserError("the test split holds no images")
     model.eval()
     total_loss = torch.zeros((), device=labels.device)
     predictions = []
     for start in range(0, len(labels), batch_size):
-        output = model(images[start:start + batch_size])
+        output = averaged_output(model, images[start:start + batch_size], views)
         total_loss += F.nll_loss(output, labels[start:start + batch_size], reduction="sum")
         predictions.append(output.argmax(dim=1))
     predicted = torch.cat(predictions)

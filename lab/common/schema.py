@@ -324,7 +324,8 @@ KUZU_RESUME = fields({  # kuzu_main.py --save: what --resume goes on from
     "epochs": listing(fields({"epoch": whole(1), "train_loss": number(), "test_loss": number(),
                               "correct": whole(0), "accuracy": number(0, 100)})),
     "optimizer": OPTIMIZER, "scheduler": fields({"last_epoch": whole(-1), "base_lrs": listing(number())}),
-    "rng": tensor(dtype="uint8", ndim=1)})
+    "rng": tensor(dtype="uint8", ndim=1),
+    "weights": mapping(tensor(), optional=True), "average_steps": whole(0, optional=True)})  # with --ema
 
 
 def check_checkpoint(path, ckpt, kind):
