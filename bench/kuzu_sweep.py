@@ -24,7 +24,11 @@ from lab.common.errors import UserError, run_main  # noqa: E402
 
 
 def run_one(net, config, seed, extra):
-    """Run one training; returns (accuracy %, wall seconds) read from its run record."""
+    """Run one training; returns (accuracy %, wall seconds, median s per epoch, compared) from its run record.
+
+    The seconds per epoch are training and testing; ``compared`` is the final test's comparison (with --ema
+    or --tta: what the single view and the last weights scored), as text.
+    """
     with tempfile.TemporaryDirectory(prefix="kuzu_sweep_") as plots:
         command = [sys.executable, os.path.join(ROOT, "kuzu_main.py"), "--net", net, "--seed", str(seed),
                    *shlex.split(config), *extra, "--plot-dir", plots]
@@ -32,7 +36,11 @@ def run_one(net, config, seed, extra):
         if result.returncode:
             raise UserError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         record = read_record(os.path.join(plots, f"kuzu_{net}.json"))
-    return record["results"]["accuracy"], record["wall_time_s"]
+    results = record["results"]
+    per_epoch = statistics.median(e["train_s"] + e["test_s"] for e in results["epochs"])
+    compared = results.get("final_test", {}).get("compared", {})
+    return (results["accuracy"], record["wall_time_s"], per_epoch,
+            "; ".join(f"{name} {value:.2f}" for name, value in compared.items()))
 
 
 def main(argv=None):
@@ -53,15 +61,16 @@ def main(argv=None):
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda job: run_one(args.net, job[0], job[1], extra), jobs))
 
-    print("\n| net | flags | seed | accuracy % | wall s |\n|---|---|---|---|---|")
-    for (config, seed), (accuracy, wall) in zip(jobs, results):
-        print(f"| {args.net} | {config or '(defaults)'} | {seed} | {accuracy:.2f} | {wall:.1f} |")
+    print("\n| net | flags | seed | accuracy % | wall s | s per epoch | compared (%) |\n|---|---|---|---|---|---|---|")
+    for (config, seed), (accuracy, wall, per_epoch, compared) in zip(jobs, results):
+        print(f"| {args.net} | {config or '(defaults)'} | {seed} | {accuracy:.2f} | {wall:.1f} | {per_epoch:.1f} | "
+              f"{compared} |")
     print("\n| net | flags | seeds | mean accuracy % | min | max | mean wall s |\n|---|---|---|---|---|---|---|")
     for config in configs:
         rows = [result for job, result in zip(jobs, results) if job[0] == config]
-        accuracies = [accuracy for accuracy, _ in rows]
+        accuracies = [row[0] for row in rows]
         print(f"| {args.net} | {config or '(defaults)'} | {len(rows)} | {statistics.mean(accuracies):.2f} | "
-              f"{min(accuracies):.2f} | {max(accuracies):.2f} | {statistics.mean(w for _, w in rows):.1f} |")
+              f"{min(accuracies):.2f} | {max(accuracies):.2f} | {statistics.mean(row[1] for row in rows):.1f} |")
 
 
 if __name__ == "__main__":
