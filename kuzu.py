@@ -24,8 +24,6 @@ NET_DEFAULTS = {
 # reached by --conv1 32 --conv2 64 --fc 128 --dropout 0.3 --lr 0.03 --schedule cosine --no-nesterov
 OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
             {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False})
-# torch CPU threads per net when --threads is not given (None: torch's default, every core); docs/results.md
-THREAD_DEFAULTS = {"lin": 1, "full": 1, "conv": None}
 # The settings that rebuild each net, with their types (stored in checkpoints).
 SIZE_FIELDS = {"lin": {}, "full": {"hid": int}, "conv": {"conv1": int, "conv2": int, "fc": int, "dropout": (float, int)}}
 

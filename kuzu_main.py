@@ -30,6 +30,7 @@ from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import exclusive
 from lab.common.options import number, positive, seed_number
 from lab.common.compute import pick_device, seed_everything, torch_threads
+from lab.common.threads import ThreadChooser, candidate_counts
 
 
 def build_parser():
@@ -68,7 +69,8 @@ def build_parser():
     parser.add_argument("--batch-size", type=number(int, low=1, high=60_000), default=64, help="training batch size (default 64)")
     parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
     parser.add_argument("--threads", type=positive(int), default=None,
-                        help="torch CPU threads (default: 1 for lin and full, every core for conv)")
+                        help="torch CPU threads (default: chosen while training, by timing steps at 1, 2, ... "
+                             "threads up to every core, and chosen again when the machine's load changes)")
     parser.add_argument("--data", default=None,
                         help="data directory holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
     parser.add_argument("--no-download", action="store_true", help="never try to download missing data")
@@ -119,7 +121,7 @@ def print_settings(settings, device, arithmetic):
     s = settings
     print(f"net={s.net} lr={s.lr} mom={s.mom} epochs={s.epochs} batch-size={s.batch_size} "
           f"shift={s.shift} schedule={s.schedule} seed={s.seed} device={device}"
-          + (" nesterov" if s.nesterov else "") + f" threads={s.threads}"
+          + (" nesterov" if s.nesterov else "") + f" threads={s.threads or 'auto'}"
           + "".join(f" {name}={getattr(s, name)}" for name in ("ema", "smoothing", "tta", "erase")
                     if getattr(s, name) != PLAIN_TRAINING[name]))
     print("Independent parameters:")
@@ -178,10 +180,25 @@ def report_test(runner, test, epoch):
     return row, confusion, predicted
 
 
-def train_and_test(settings, model, runner, train, test):
+def thread_use(chooser):
+    """The epoch's thread counts for its row, printed as one line: the count most steps ran at, the steps per
+    count, and each look's median step per count (ms)."""
+    used = {count: steps for count, steps in chooser.reset_counts().items() if steps}
+    looks, chooser.looks = chooser.looks, []
+    most = max(used, key=used.get)
+    if len(chooser.counts) > 1:
+        seen = "; ".join(", ".join(f"{count} thread{'s' * (count > 1)} {ms:.1f} ms" for count, ms in
+                                   look["median_ms"].items()) for look in looks)
+        print(f"Threads: {most} for {used[most]} of {sum(used.values())} steps (median step: {seen})\n")
+    return {"threads": most, "thread_steps": {str(count): steps for count, steps in used.items()},
+            "thread_looks": looks}
+
+
+def train_and_test(settings, model, runner, train, test, chooser):
     """Train for --epochs, testing after each; returns (the epochs' rows, the final test, the tested model).
 
-    ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is trained.
+    ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is trained;
+    ``chooser`` runs each step at its thread count (lab.common.threads) and looks again at each epoch.
     The tested model is the weight average with --ema, else ``runner``; the final test is final_test's.
     """
     batches = kmnist.Batches(*train, settings.batch_size, shuffle=True, seed=settings.seed, shift=settings.shift,
@@ -194,14 +211,16 @@ def train_and_test(settings, model, runner, train, test):
     first, epochs = resume_from(settings, model, optimizer, scheduler, average) if settings.resume else (1, [])
     for epoch in range(first, settings.epochs + 1):
         batches.set_epoch(epoch)
+        if epoch > first:
+            chooser.look()
         started = time.perf_counter()
         train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, settings.dry_run, settings.smoothing,
-                                 average)
+                                 average, chooser)
         trained = time.perf_counter()
         row, confusion, predicted = report_test(tested, test, epoch)
         tested_s = time.perf_counter()
         epochs.append({"epoch": epoch, "train_loss": train_loss, **row, "train_s": round(trained - started, 3),
-                       "test_s": round(tested_s - trained, 3)})
+                       "test_s": round(tested_s - trained, 3), **thread_use(chooser)})
         if settings.save:
             save_epoch(settings, model, average, optimizer, scheduler, epochs, row["correct"] / len(test[1]))
         if settings.dry_run:
@@ -287,7 +306,9 @@ def run(settings, device):
     print_settings(settings, device, arithmetic)
     np.set_printoptions(precision=4, suppress=True)
     runner = prepare(model, settings.net, device, settings.compile)
-    epochs, final, tested = train_and_test(settings, model, runner, train, test)
+    counts = candidate_counts(torch.get_num_threads()) if settings.threads is None and device.type == "cpu" else \
+        [torch.get_num_threads()]
+    epochs, final, tested = train_and_test(settings, model, runner, train, test, ThreadChooser(counts))
     saved, results = finish(settings, test, total, epochs, final, tested)
     return saved, dict(parameters=total, arithmetic=arithmetic, model=settings.model_config(), epochs=epochs,
                        **results)
@@ -305,8 +326,9 @@ def main(argv=None):
         saved, results = run(settings, device)
     record.results.update(results)
     record.wrote(*saved)
-    saved.append(record.write(os.path.join(settings.plot_dir, settings.run_name + ".json"), device,
-                              settings.threads))
+    counts = [row["threads"] for row in results["epochs"] if "threads" in row]
+    threads = settings.threads or max(set(counts), key=counts.count, default=None)
+    saved.append(record.write(os.path.join(settings.plot_dir, settings.run_name + ".json"), device, threads))
     print("Saved: " + ", ".join(saved))
     print(f"Wall time: {time.perf_counter() - started:.1f} s")
     return 0

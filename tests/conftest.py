@@ -7,6 +7,18 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test starts with one torch thread (restored after it), so a command run in-process has no thread
+    count to choose and gives the same numbers on every run, however busy the machine (lab.common.threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def write_idx(path, array, magic):
     """Write a uint8 array as an IDX file (gzipped if the name ends in .gz)."""
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)

@@ -19,6 +19,10 @@ The tests below cover the flags no other test shows at work.
 | kuzu_main | --shift | test_flags.py::test_kuzu_training_flags_change_the_training |
 | kuzu_main | --schedule | test_truth_part1.py::test_other_optimiser_settings_take_the_hand_computed_steps |
 | kuzu_main | --nesterov, --no-nesterov | test_flags.py::test_kuzu_training_flags_change_the_training |
+| kuzu_main | --ema | test_kuzu_recipe.py::test_the_saved_weights_are_the_hand_computed_average |
+| kuzu_main | --smoothing | test_kuzu_recipe.py::test_a_smoothed_step_is_the_hand_computed_one |
+| kuzu_main | --tta | test_kuzu_recipe.py::test_the_final_test_over_five_views_is_the_hand_averaged_softmax |
+| kuzu_main | --erase | test_kuzu_recipe.py::test_erase_changes_the_training |
 | kuzu_main | --batch-size | test_truth_part1.py::test_train_loss_is_the_mean_over_equal_batches |
 | kuzu_main | --seed | test_flags.py::test_kuzu_training_flags_change_the_training |
 | kuzu_main | --threads | test_kuzu_threads.py::test_training_runs_with_the_threads_asked_for_and_restores_them |

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_kuzu(*flags, env_data=None, device="cpu"):
     """Run kuzu_main.py on the CPU (where its numbers repeat exactly) unless ``device`` says otherwise."""
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")  # one thread: the same numbers on every run
     env.pop("KMNIST_DATA", None)
     if env_data:
         env["KMNIST_DATA"] = env_data

@@ -9,11 +9,13 @@ import torch
 from conftest import default_signals
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One thread, so that the automatic thread choice (which may change the order of sums) cannot make two runs differ.
+ONE_THREAD = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
 
 
 def run_kuzu(*argv):
     return subprocess.run([sys.executable, "kuzu_main.py", *argv], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+                          timeout=300, env=ONE_THREAD)
 
 
 def test_ctrl_c_then_resume_gives_the_same_network(synthetic_kmnist, tmp_path):
@@ -24,7 +26,7 @@ def test_ctrl_c_then_resume_gives_the_same_network(synthetic_kmnist, tmp_path):
     whole = run_kuzu(*flags, "--save", str(tmp_path / "whole.pth"))
     assert whole.returncode == 0, whole.stderr
     proc = subprocess.Popen([sys.executable, "kuzu_main.py", *flags, "--save", str(tmp_path / "part.pth")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ONE_THREAD,
                             preexec_fn=default_signals)
     for line in proc.stdout:  # interrupt as soon as epoch 1 is tested (and saved)
         if line.startswith("Train Epoch: 2"):

@@ -1,4 +1,6 @@
 """kuzu_main.py's --threads and its compiled (GPU) path's fallback, run in-process on synthetic KMNIST."""
+import json
+
 import pytest
 import torch
 
@@ -11,31 +13,53 @@ def run(argv, synthetic_kmnist, tmp_path):
     return kuzu_main.main([*argv, "--epochs", "1", "--data", root, "--plot-dir", str(tmp_path / "plot")])
 
 
-@pytest.mark.parametrize("argv, expected", [(["--net", "lin"], 1), (["--net", "full"], 1),
-                                            (["--net", "lin", "--threads", "2"], 2),
+@pytest.mark.parametrize("argv, expected", [(["--net", "lin", "--threads", "2"], 2),
+                                            (["--net", "full", "--threads", "1"], 1),
                                             (["--net", "conv", "--conv1", "2", "--conv2", "2", "--fc", "4",
                                               "--threads", "3"], 3)])
 def test_training_runs_with_the_threads_asked_for_and_restores_them(argv, expected, synthetic_kmnist, tmp_path,
                                                                      monkeypatch, capsys):
     seen, real = [], kuzu_train.train_epoch
-    monkeypatch.setattr(kuzu_main, "train_epoch", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+
+    def spy(*args, **kwargs):
+        chooser = args[-1]
+        seen.append((torch.get_num_threads(), chooser.counts))
+        loss = real(*args, **kwargs)
+        seen.append(torch.get_num_threads())
+        return loss
+
+    monkeypatch.setattr(kuzu_main, "train_epoch", spy)
     before = torch.get_num_threads()
     torch.set_num_threads(5)
     try:
         assert run(argv, synthetic_kmnist, tmp_path) == 0
-        assert seen == [expected] and torch.get_num_threads() == 5
+        assert seen == [(expected, [expected]), expected] and torch.get_num_threads() == 5
     finally:
         torch.set_num_threads(before)
     assert f"threads={expected}" in capsys.readouterr().out
 
 
-def test_conv_defaults_to_every_core(synthetic_kmnist, tmp_path, monkeypatch):
+@pytest.mark.parametrize("net", ["lin", "full", "conv"])
+def test_by_default_every_net_chooses_among_one_two_and_every_core(net, synthetic_kmnist, tmp_path, monkeypatch,
+                                                                   capsys):
     seen, real = [], kuzu_train.train_epoch
-    monkeypatch.setattr(kuzu_main, "train_epoch", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)  # what torch would use on a 4-core machine
-    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
-    args = kuzu_main.parse_args(["--net", "conv"])
-    assert args.threads == 4 and kuzu_main.parse_args(["--net", "full"]).threads == 1
+    monkeypatch.setattr(kuzu_main, "train_epoch", lambda *a, **k: seen.append(list(a[-1].counts)) or real(*a, **k))
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)  # what torch would use on a 4-core machine
+    try:
+        sizes = ["--conv1", "2", "--conv2", "2", "--fc", "4"] if net == "conv" else []
+        assert run(["--net", net, *sizes], synthetic_kmnist, tmp_path) == 0
+        assert torch.get_num_threads() == 4  # restored after the run, whatever was chosen
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [[1, 2, 4]]
+    out = capsys.readouterr().out
+    assert "threads=auto" in out
+    record = json.loads((tmp_path / "plot" / f"kuzu_{net}.json").read_text())
+    row = record["results"]["epochs"][0]
+    batches = -(-len(synthetic_kmnist[1][1]) // 64)  # the training images in batches of 64
+    assert row["threads"] in (1, 2, 4) and sum(row["thread_steps"].values()) == batches
+    assert record["machine"]["threads"] == row["threads"]
 
 
 def test_a_failing_compile_falls_back_to_the_plain_model(synthetic_kmnist, tmp_path, monkeypatch, capsys):

@@ -34,7 +34,7 @@ SEQ_CONFIG = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", 
 
 def run_script(*argv, timeout=120):
     return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, MPLBACKEND="Agg"))
+                          env=dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1"))
 
 
 def good_lin_checkpoint(path):

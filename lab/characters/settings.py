@@ -3,7 +3,7 @@
 Its fields are the flags' names, so the command builds it with
 ``Settings(**vars(args))``. ``Settings(net="conv")`` fills what is left at
 None with that net's own defaults (kuzu.NET_DEFAULTS: lr, mom, shift,
-schedule, nesterov, ema, smoothing, tta, erase; the thread count of kuzu.THREAD_DEFAULTS; the data
+schedule, nesterov, ema, smoothing, tta, erase; the data
 folder of kmnist.data_root) and checks the values that only make sense
 together, once; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict that the run
 record and the checkpoint's ``args`` hold (the flags' names, as before), and
@@ -11,9 +11,7 @@ record and the checkpoint's ``args`` hold (the flags' names, as before), and
 """
 from dataclasses import asdict, dataclass
 
-import torch
-
-from kuzu import NET_DEFAULTS, NETS, THREAD_DEFAULTS, model_settings
+from kuzu import NET_DEFAULTS, NETS, model_settings
 from lab.characters import kmnist
 from lab.common.errors import UserError
 
@@ -43,7 +41,7 @@ class Settings:
     erase: int | None = None
     batch_size: int = 64
     seed: int = 1
-    threads: int | None = None  # None: 1 for lin and full, torch's default (every core) for conv
+    threads: int | None = None  # None: chosen while training (lab.common.threads)
     data: str | None = None  # None: $KMNIST_DATA, else ./data
     no_download: bool = False
     compile: str = "auto"
@@ -59,8 +57,6 @@ class Settings:
         for name, value in NET_DEFAULTS[self.net].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
-        if self.threads is None:
-            object.__setattr__(self, "threads", THREAD_DEFAULTS[self.net] or torch.get_num_threads())
         object.__setattr__(self, "data", kmnist.data_root(self.data))
         self.check()
 

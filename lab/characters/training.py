@@ -8,6 +8,7 @@ true class, columns: the network's choice) and the predictions, optionally
 averaged over shifted copies of each test image; ``most_confused`` reads the
 largest off-diagonal cells.
 """
+import contextlib
 import copy
 import math
 
@@ -78,25 +79,28 @@ class WeightAverage:
             average.lerp_(weight, 1 - keep)
 
 
-def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False, smoothing=0.0, average=None):
+def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False, smoothing=0.0, average=None,
+                chooser=None):
     """One pass over the training batches; returns the mean training loss over the batches.
 
     Prints ``Train Epoch: e [n/N (p%)]\\tLoss: x`` every LOG_EVERY batches,
     as the course does. A non-finite loss raises Diverged. ``smoothing``:
     label smoothing (smoothed_nll); ``average``: a WeightAverage updated
-    after every step.
+    after every step; ``chooser``: a lab.common.threads.ThreadChooser that
+    runs (and times) each step at its thread count.
     """
     model.train()
     count = len(batches.labels)
     total, seen = torch.zeros((), device=batches.labels.device), 0
     for index, (images, labels) in enumerate(batches):
-        optimizer.zero_grad(set_to_none=True)
-        loss = smoothed_nll(model(images), labels, smoothing)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        if average is not None:
-            average.update(model)
+        with chooser.step() if chooser is not None else contextlib.nullcontext():
+            optimizer.zero_grad(set_to_none=True)
+            loss = smoothed_nll(model(images), labels, smoothing)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if average is not None:
+                average.update(model)
         total += loss.detach()
         seen += 1
         if index % LOG_EVERY == 0:

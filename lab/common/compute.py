@@ -19,11 +19,12 @@ def seed_everything(seed):
 
 @contextlib.contextmanager
 def torch_threads(count):
-    """Run the block with ``count`` torch CPU threads, then restore the count there was."""
+    """Run the block with ``count`` torch CPU threads (None: as many as now, the block may change them),
+    then restore the count there was."""
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(count)
+    torch.set_num_threads(count or before)
     try:
         yield
     finally:

@@ -1,0 +1,207 @@
+"""Part 1's extra training steps against hand computations: label smoothing, weight averaging, test-time views, cutout.
+
+As in test_truth_part1.py, NetLin trains on a noisy synthetic KMNIST with the
+whole training set as one batch and a constant learning rate, so each epoch
+is one SGD step that numpy can repeat: the smoothed loss's gradient is
+softmax minus the smoothed target (the target puts 1 - s on the label and
+s/10 on every class); the average after step t is d*avg + (1-d)*w with
+d = min(decay, (1+t)/(10+t)); a test prediction over views is the mean of the
+softmax over the image and its four one-pixel moves, the uncovered edge black.
+"""
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lab.characters.kmnist import Batches, erase_squares
+from lab.characters.training import averaged_output, smoothed_nll
+from test_truth_part1 import LR, TEST, data, kuzu, catch, full_batch, log_probabilities, pixels, weights  # noqa: F401
+
+
+def smoothed_gradient(wb, images, labels, smoothing):
+    """d mean smoothed loss / d (W, b): per image (softmax - target) / N with target (1-s)*one-hot + s/10."""
+    target = np.full((len(labels), 10), smoothing / 10)
+    target[np.arange(len(labels)), labels] += 1 - smoothing
+    d = (np.exp(log_probabilities(wb, images)) - target) / len(labels)
+    return d.T @ pixels(images), d.sum(0)
+
+
+def sgd_step(wb, gradient):
+    return tuple(p - LR * g for p, g in zip(wb, gradient))
+
+
+def moved(images, down, right):
+    """uint8 images moved ``down`` and ``right`` by one pixel or none, the uncovered edge black (0)."""
+    out = np.zeros_like(images)
+    h, w = images.shape[1:]
+    out[:, max(down, 0):h + min(down, 0), max(right, 0):w + min(right, 0)] = \
+        images[:, max(-down, 0):h + min(-down, 0), max(-right, 0):w + min(-right, 0)]
+    return out
+
+
+def accuracy(wb, images, labels):
+    return 100.0 * np.mean(log_probabilities(wb, images).argmax(1) == labels)
+
+
+@pytest.fixture(scope="module")
+def w0(data, tmp_path_factory):
+    """The weights every seed-1 run starts from (a run with a learning rate of 1e-30 leaves them as drawn)."""
+    folder = tmp_path_factory.mktemp("w0")
+    status, _, err = kuzu(data, folder, "--epochs", "1", "--lr", "1e-30", "--save", str(folder / "lin.pth"))
+    assert status == 0, err
+    return weights(folder / "lin.pth")
+
+
+def run_lin(data, folder, *flags):
+    """A full-batch NetLin run with momentum 0 and --save; returns (record, stdout, checkpoint)."""
+    status, out, err = kuzu(data, folder, *full_batch(*flags[:1]), "--mom", "0", *flags[1:],
+                            "--save", str(folder / "lin.pth"))
+    assert status == 0, err
+    return (json.loads((folder / "kuzu_lin.json").read_text()), out,
+            torch.load(folder / "lin.pth", weights_only=True))
+
+
+# --- label smoothing ---------------------------------------------------------------------------------------------
+
+def test_the_smoothed_loss_is_the_published_formula():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    labels = torch.tensor([0, 1])
+    log_p = F.log_softmax(logits, dim=1)
+    by_hand = np.mean([0.9 * -log_p[i, labels[i]].item() + 0.1 * -log_p[i].mean().item() for i in range(2)])
+    assert smoothed_nll(log_p, labels, 0.1).item() == pytest.approx(by_hand, rel=1e-6)
+    assert smoothed_nll(log_p, labels, 0.1).item() == pytest.approx(
+        F.cross_entropy(logits, labels, label_smoothing=0.1).item(), rel=1e-6)  # torch's own definition agrees
+    assert smoothed_nll(log_p, labels, 0.0).item() == pytest.approx(F.nll_loss(log_p, labels).item())
+
+
+def test_a_smoothed_step_is_the_hand_computed_one(data, w0, tmp_path):
+    _, images, labels, _, _ = data
+    record, _, ckpt = run_lin(data, tmp_path, 1, "--smoothing", "0.2")
+    expected = sgd_step(w0, smoothed_gradient(w0, images, labels, 0.2))
+    got = weights(tmp_path / "lin.pth")
+    for have, want in zip(got, expected):
+        np.testing.assert_allclose(have, want, rtol=0, atol=2e-6)
+    log_p = log_probabilities(w0, images)
+    loss = np.mean(0.8 * -log_p[np.arange(len(labels)), labels] + 0.2 * -log_p.mean(1))
+    assert record["results"]["epochs"][0]["train_loss"] == pytest.approx(loss, rel=1e-5)
+    assert record["settings"]["smoothing"] == 0.2
+
+
+# --- weight averaging ---------------------------------------------------------------------------------------------
+
+def test_the_saved_weights_are_the_hand_computed_average(data, w0, tmp_path):
+    """--ema 0.5 over two steps: d is 2/11 after the first and 0.25 after the second."""
+    _, images, labels, test_images, test_labels = data
+    record, out, ckpt = run_lin(data, tmp_path, 2, "--ema", "0.5")
+    w1 = sgd_step(w0, smoothed_gradient(w0, images, labels, 0.0))
+    w2 = sgd_step(w1, smoothed_gradient(w1, images, labels, 0.0))
+    avg1 = tuple(2 / 11 * a + 9 / 11 * b for a, b in zip(w0, w1))
+    avg2 = tuple(0.25 * a + 0.75 * b for a, b in zip(avg1, w2))
+    for have, want in zip(weights(tmp_path / "lin.pth"), avg2):
+        np.testing.assert_allclose(have, want, rtol=0, atol=2e-6)
+    last = ckpt["resume"]["weights"]
+    np.testing.assert_allclose(last["out.weight"].double().numpy(), w2[0], rtol=0, atol=2e-6)
+    assert ckpt["resume"]["average_steps"] == 2
+    results = record["results"]
+    assert results["epochs"][-1]["accuracy"] == pytest.approx(accuracy(avg2, test_images, test_labels))
+    assert results["final_test"]["compared"]["last weights, 1 view"] == pytest.approx(
+        accuracy(w2, test_images, test_labels))
+    assert results["accuracy"] == results["epochs"][-1]["accuracy"] and results["final_test"]["averaged"]
+    assert "Compared: averaged weights, 1 view" in out
+
+
+def test_a_resumed_averaged_run_equals_the_uninterrupted_one(data, tmp_path):
+    flags = [*full_batch(3), "--mom", "0.9", "--ema", "0.5"]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    status, _, err = kuzu(data, whole, *flags, "--save", str(whole / "lin.pth"))
+    assert status == 0, err
+    status, _, _ = kuzu(data, part, *flags, "--save", str(part / "lin.pth"), on_line=catch(stop_at="Train Epoch: 2"))
+    assert status == 130
+    status, out, err = kuzu(data, part, *flags, "--save", str(part / "lin.pth"), "--resume")
+    assert status == 0 and "resuming from" in out, err
+    a, b = (torch.load(folder / "lin.pth", weights_only=True) for folder in (whole, part))
+    for key in a["state_dict"]:
+        assert torch.equal(a["state_dict"][key], b["state_dict"][key])
+        assert torch.equal(a["resume"]["weights"][key], b["resume"]["weights"][key])
+    records = [json.loads((folder / "kuzu_lin.json").read_text())["results"] for folder in (whole, part)]
+    assert records[0]["final_test"] == records[1]["final_test"]
+
+
+# --- test-time views ----------------------------------------------------------------------------------------------
+
+def test_the_final_test_over_five_views_is_the_hand_averaged_softmax(data, tmp_path):
+    _, _, _, test_images, test_labels = data
+    record, out, _ = run_lin(data, tmp_path, 1, "--tta", "5")
+    wb = weights(tmp_path / "lin.pth")
+    views = [moved(test_images, down, right) for down, right in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]]
+    probability = np.mean([np.exp(log_probabilities(wb, view)) for view in views], axis=0)
+    right = int(np.sum(probability.argmax(1) == test_labels))
+    loss = float(-np.log(probability[np.arange(TEST), test_labels]).mean())
+    final = record["results"]["final_test"]
+    assert final["views"] == 5 and final["correct"] == right == record["results"]["correct"]
+    assert final["test_loss"] == pytest.approx(loss, rel=1e-5)
+    assert final["compared"]["last weights, 1 view"] == record["results"]["epochs"][-1]["accuracy"]
+    assert f"Accuracy: {right}/{TEST} ({100 * right / TEST:.2f}%)" in out
+    assert f"Test accuracy: {100 * right / TEST:.2f}%" in out
+
+
+def test_views_of_a_one_pixel_detector_average_to_the_hand_formula():
+    """Class k's score is the pixel at the k-th of (10,10) and its four neighbours; one bright pixel at (10,10)
+    lights each class 0..4 in exactly one of the five views."""
+    places = [(10, 10), (11, 10), (9, 10), (10, 11), (10, 9)]
+
+    def detector(x):
+        scores = torch.full((len(x), 10), -1.0)
+        for k, (row, col) in enumerate(places):
+            scores[:, k] = x[:, 0, row, col]
+        return F.log_softmax(scores, dim=1)
+
+    image = torch.full((1, 1, 28, 28), -1.0)
+    image[0, 0, 10, 10] = 1.0
+    e = np.e
+    high, low = e / (e + 9 / e), (1 / e) / (e + 9 / e)  # one score 1, nine -1
+    expected = np.log([(high + 4 * low) / 5] * 5 + [low] * 5)
+    np.testing.assert_allclose(averaged_output(detector, image, 5)[0].numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(averaged_output(detector, image, 1)[0].numpy(),
+                               np.log([high] + [low] * 9), rtol=1e-6)
+
+
+# --- cutout -------------------------------------------------------------------------------------------------------
+
+def test_erased_squares_by_hand():
+    batch = torch.zeros(2, 1, 6, 6)
+    out = erase_squares(batch, torch.tensor([[2, 3], [0, 0]]), 3)
+    first = np.zeros((6, 6))
+    first[1:4, 2:5] = -1  # rows 2-1 .. 2+1, columns 3-1 .. 3+1
+    second = np.zeros((6, 6))
+    second[0:2, 0:2] = -1  # the square from (-1, -1) sticks out: 2 x 2 left
+    np.testing.assert_array_equal(out[0, 0].numpy(), first)
+    np.testing.assert_array_equal(out[1, 0].numpy(), second)
+    assert batch.abs().sum() == 0  # the batch given is left as it was
+
+
+def test_cutout_blacks_one_square_per_image_repeatably_and_leaves_the_shifts_alone():
+    images = torch.linspace(0, 1, 40 * 28 * 28).reshape(40, 1, 28, 28)
+    labels = torch.arange(40) % 10
+    plain = Batches(images, labels, 40, shuffle=True, seed=3, shift=2)
+    erased = Batches(images, labels, 40, shuffle=True, seed=3, shift=2, erase=6)
+    a, b = next(iter(plain))[0], next(iter(erased))[0]
+    assert torch.equal(b, next(iter(erased))[0])  # the same seed and epoch: the same squares
+    changed = (a != b)[:, 0]
+    for image in range(40):
+        rows, cols = torch.nonzero(changed[image], as_tuple=True)
+        assert 1 <= len(rows) <= 36 and (b[image, 0][changed[image]] == -1).all()
+        assert rows.max() - rows.min() < 6 and cols.max() - cols.min() < 6  # one square of side 6 at most
+        assert torch.equal(a[image][~changed[image][None]], b[image][~changed[image][None]])  # all else as shifted
+    erased.set_epoch(1)
+    assert not torch.equal(next(iter(erased))[0], b)  # another epoch, other squares
+
+
+def test_erase_changes_the_training(data, tmp_path):
+    _, images, labels, _, _ = data
+    plain, _, _ = run_lin(data, tmp_path / "plain", 1)
+    erased, _, _ = run_lin(data, tmp_path / "erased", 1, "--erase", "8")
+    assert erased["results"]["epochs"][0]["train_loss"] != plain["results"]["epochs"][0]["train_loss"]
+    assert erased["settings"]["erase"] == 8
