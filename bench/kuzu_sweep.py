@@ -4,9 +4,12 @@
         --config "--conv1 16 --conv2 32" --config "--conv1 32 --conv2 64"
 
 Each (config, seed) is one kuzu_main.py process with its own temporary plot
-folder, whose run record (kuzu_<net>.json) gives the accuracy and the wall
-time; --jobs runs several at once (use 1 when the times matter). Prints a
-Markdown table per run and per config (mean, min and max accuracy, mean wall time).
+folder, whose run record (kuzu_<net>.json) gives the accuracy, the wall
+time and the time per epoch (training and test); --jobs runs several at once
+(use 1 when the times matter). The configs take turns seed by seed (A1 B1 A2
+B2 ...), so with --jobs 1 a change in the machine's load hits them alike.
+Prints a Markdown table per run and per config (mean, min and max accuracy,
+mean wall time, median seconds per epoch and its ratio to the first config's).
 """
 import argparse
 import os
@@ -57,7 +60,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     configs = args.config or [""]
     extra = shlex.split(args.extra)
-    jobs = [(config, seed) for config in configs for seed in args.seeds]
+    jobs = [(config, seed) for seed in args.seeds for config in configs]  # configs take turns, seed by seed
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda job: run_one(args.net, job[0], job[1], extra), jobs))
 
@@ -65,12 +68,17 @@ def main(argv=None):
     for (config, seed), (accuracy, wall, per_epoch, compared) in zip(jobs, results):
         print(f"| {args.net} | {config or '(defaults)'} | {seed} | {accuracy:.2f} | {wall:.1f} | {per_epoch:.1f} | "
               f"{compared} |")
-    print("\n| net | flags | seeds | mean accuracy % | min | max | mean wall s |\n|---|---|---|---|---|---|---|")
+    print("\n| net | flags | seeds | mean accuracy % | min | max | mean wall s | s per epoch (median) | "
+          "epoch against the first flags |\n|---|---|---|---|---|---|---|---|---|")
+    first = None
     for config in configs:
         rows = [result for job, result in zip(jobs, results) if job[0] == config]
         accuracies = [row[0] for row in rows]
+        per_epoch = statistics.median(row[2] for row in rows)
+        first = first or per_epoch
         print(f"| {args.net} | {config or '(defaults)'} | {len(rows)} | {statistics.mean(accuracies):.2f} | "
-              f"{min(accuracies):.2f} | {max(accuracies):.2f} | {statistics.mean(row[1] for row in rows):.1f} |")
+              f"{min(accuracies):.2f} | {max(accuracies):.2f} | {statistics.mean(row[1] for row in rows):.1f} | "
+              f"{per_epoch:.1f} | {per_epoch / first:.2f}x |")
 
 
 if __name__ == "__main__":
