@@ -205,3 +205,24 @@ def test_erase_changes_the_training(data, tmp_path):
     erased, _, _ = run_lin(data, tmp_path / "erased", 1, "--erase", "8")
     assert erased["results"]["epochs"][0]["train_loss"] != plain["results"]["epochs"][0]["train_loss"]
     assert erased["settings"]["erase"] == 8
+
+
+# --- what the report says of it -----------------------------------------------------------------------------------
+
+def test_the_reports_notes_give_the_records_final_test_and_threads(data, tmp_path):
+    import re
+
+    from lab.report.content import training_notes
+
+    record, _, _ = run_lin(data, tmp_path, 2, "--tta", "5", "--ema", "0.5")
+    results = record["results"]
+    results["epochs"][0].update(threads=2, thread_looks=[{"median_ms": {"1": 3.0, "2": 2.0}, "chosen": 2}])
+    results["epochs"][1].update(threads=1, thread_looks=[{"median_ms": {"1": 3.0, "2": 9.0}, "chosen": 1}])
+    final, threads = training_notes(results)
+    numbers = [float(x) for x in re.findall(r"(\d+\.\d+)%", final)]
+    compared = results["final_test"]["compared"]
+    assert numbers == [results["accuracy"], compared["averaged weights, 1 view"], compared["last weights, 1 view"]]
+    assert "averaged over 5 views" in final and "average of the weights" in final
+    assert "1 at 1 thread, 1 at 2 threads" in threads
+    plain, _, _ = run_lin(data, tmp_path / "plain", 1, "--threads", "1")
+    assert training_notes(plain["results"]) == []  # one view, the last weights, a fixed thread count: nothing to say

@@ -60,6 +60,23 @@ def fmt(value, digits=4):
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def training_notes(results):
+    """Sentences on how a Part 1 run was tested (the final test's views and weights) and at what thread counts."""
+    notes, final = [], results.get("final_test") or {}
+    if final.get("views", 1) > 1 or final.get("averaged"):
+        how = (f"each image's prediction averaged over {final['views']} views (itself and its one-pixel moves)"
+               if final.get("views", 1) > 1 else "one view per image")
+        weights = "the average of the weights over the last steps" if final.get("averaged") else "the last weights"
+        compared = "; ".join(f"{name}: {value:.2f}%" for name, value in final.get("compared", {}).items())
+        notes.append(f"Final test of {weights}, {how}: {final['accuracy']:.2f}%"
+                     + (f" (compared: {compared})" if compared else "") + ".")
+    counts = [row["threads"] for row in results["epochs"] if row.get("thread_looks")]
+    if counts:
+        per_count = ", ".join(f"{counts.count(c)} at {c} thread{'s' * (c > 1)}" for c in sorted(set(counts)))
+        notes.append(f"Thread count chosen while training (by timing the steps); epochs mostly run {per_count}.")
+    return notes
+
+
 def part1(ctx):
     """Accuracy table, then per net the confusion matrix, most-confused pairs, samples and curve."""
     nets = [("kuzu_lin", "NetLin"), ("kuzu_full", "NetFull"), ("kuzu_conv", "NetConv")]
@@ -77,7 +94,7 @@ def part1(ctx):
     if rows:
         blocks.insert(0, ("table", ["net", "test accuracy", "right", "independent parameters", "arithmetic",
                                     "wall time"], rows,
-                          "Test accuracy after the last epoch; parameters counted layer by layer; wall time of the "
+                          "Test accuracy after the last epoch (the final test, where a net's notes below describe one); parameters counted layer by layer; wall time of the "
                           "whole run (data, training, tests, plots). From "
                           + "; ".join(ctx.source(name) for name, _ in nets if name in ctx.steps and ctx.record(name))
                           + "."))
@@ -92,6 +109,7 @@ def part1(ctx):
         blocks.append(("table", ["true \\ chosen", *classes], table,
                        f"Confusion matrix of {title} on the 10,000 test images (rows: the true character, "
                        f"columns: the network's choice). From {ctx.source(name)}."))
+        blocks.extend(("text", text) for text in training_notes(r))
         pairs = ", ".join(f"{p['true']} -> {p['chosen']} ({p['count']})" for p in r["most_confused"])
         blocks.append(("text", f"Most confused (true -> chosen): {pairs}."))
         captions = {"_confusion.jpg": "Confusion heatmap", "_samples.jpg":
