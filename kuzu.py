@@ -13,8 +13,9 @@ from lab.common.checkpoints import check_fields, load_checkpoint as load_lab_che
 
 NETS = ("lin", "full", "conv")
 # Training settings a net gets when the user passes none; chosen by measurement (docs/results.md).
-# ema: weight averaging's decay (0: off); smoothing: label smoothing; tta: test views per image; erase: cutout side.
-PLAIN_TRAINING = {"ema": 0.0, "smoothing": 0.0, "tta": 1, "erase": 0}
+# ema: weight averaging's decay (0: off); smoothing: label smoothing; tta: test views per image; erase: cutout side;
+# wd: weight decay.
+PLAIN_TRAINING = {"ema": 0.0, "smoothing": 0.0, "tta": 1, "erase": 0, "wd": 0.0}
 NET_DEFAULTS = {
     "lin": {"lr": 0.01, "mom": 0.5, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},
     "full": {"lr": 0.02, "mom": 0.9, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},

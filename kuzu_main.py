@@ -54,6 +54,8 @@ def build_parser():
                              "to 0, or constant (default cosine; conv onecycle)")
     parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
                         help="Nesterov momentum (default: on for conv, off for lin and full)")
+    parser.add_argument("--wd", type=number(float, low=0), default=None,
+                        help="weight decay: SGD adds this times each weight to its gradient (default 0)")
     parser.add_argument("--ema", type=number(float, low=0), default=None,
                         help="test (and save) an exponential moving average of the weights with this decay per "
                              "step, e.g. 0.999; 0 is off (default 0)")
@@ -122,7 +124,7 @@ def print_settings(settings, device, arithmetic):
     print(f"net={s.net} lr={s.lr} mom={s.mom} epochs={s.epochs} batch-size={s.batch_size} "
           f"shift={s.shift} schedule={s.schedule} seed={s.seed} device={device}"
           + (" nesterov" if s.nesterov else "") + f" threads={s.threads or 'auto'}"
-          + "".join(f" {name}={getattr(s, name)}" for name in ("ema", "smoothing", "tta", "erase")
+          + "".join(f" {name}={getattr(s, name)}" for name in ("wd", "ema", "smoothing", "tta", "erase")
                     if getattr(s, name) != PLAIN_TRAINING[name]))
     print("Independent parameters:")
     for line in arithmetic:
@@ -130,7 +132,7 @@ def print_settings(settings, device, arithmetic):
 
 
 RESUME_KEYS = ("net", "lr", "mom", "nesterov", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift",
-               "schedule", "batch_size", "seed", "ema", "smoothing", "erase")  # the same for --resume to go on
+               "schedule", "batch_size", "seed", "ema", "smoothing", "erase", "wd")  # the same for --resume to go on
 
 
 def resume_from(settings, model, optimizer, scheduler, average):

@@ -3,7 +3,7 @@
 Its fields are the flags' names, so the command builds it with
 ``Settings(**vars(args))``. ``Settings(net="conv")`` fills what is left at
 None with that net's own defaults (kuzu.NET_DEFAULTS: lr, mom, shift,
-schedule, nesterov, ema, smoothing, tta, erase; the data
+schedule, nesterov, ema, smoothing, tta, erase, wd; the data
 folder of kmnist.data_root) and checks the values that only make sense
 together, once; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict that the run
 record and the checkpoint's ``args`` hold (the flags' names, as before), and
@@ -39,6 +39,7 @@ class Settings:
     smoothing: float | None = None
     tta: int | None = None
     erase: int | None = None
+    wd: float | None = None
     batch_size: int = 64
     seed: int = 1
     threads: int | None = None  # None: chosen while training (lab.common.threads)

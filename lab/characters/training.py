@@ -24,8 +24,10 @@ SCHEDULES = ("onecycle", "cosine", "const")
 
 
 def make_optimizer(settings, model):
-    """SGD with the settings' learning rate and (with ``nesterov``, Nesterov) momentum ``mom``."""
-    return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.mom, nesterov=settings.nesterov)
+    """SGD with the settings' learning rate, (with ``nesterov``, Nesterov) momentum ``mom`` and weight decay ``wd``
+    (torch's: wd * w is added to each gradient)."""
+    return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.mom, nesterov=settings.nesterov,
+                           weight_decay=settings.wd)
 
 
 def make_scheduler(optimizer, schedule, steps):
