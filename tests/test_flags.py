@@ -19,6 +19,7 @@ The tests below cover the flags no other test shows at work.
 | kuzu_main | --shift | test_flags.py::test_kuzu_training_flags_change_the_training |
 | kuzu_main | --schedule | test_truth_part1.py::test_other_optimiser_settings_take_the_hand_computed_steps |
 | kuzu_main | --nesterov, --no-nesterov | test_flags.py::test_kuzu_training_flags_change_the_training |
+| kuzu_main | --wd | test_kuzu_recipe.py::test_a_step_with_weight_decay_is_the_hand_computed_one |
 | kuzu_main | --ema | test_kuzu_recipe.py::test_the_saved_weights_are_the_hand_computed_average |
 | kuzu_main | --smoothing | test_kuzu_recipe.py::test_a_smoothed_step_is_the_hand_computed_one |
 | kuzu_main | --tta | test_kuzu_recipe.py::test_the_final_test_over_five_views_is_the_hand_averaged_softmax |

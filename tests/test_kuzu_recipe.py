@@ -1,4 +1,5 @@
-"""Part 1's extra training steps against hand computations: label smoothing, weight averaging, test-time views, cutout.
+"""Part 1's extra training steps against hand computations: label smoothing, weight decay, weight averaging,
+test-time views, cutout.
 
 As in test_truth_part1.py, NetLin trains on a noisy synthetic KMNIST with the
 whole training set as one batch and a constant learning rate, so each epoch
@@ -87,6 +88,20 @@ def test_a_smoothed_step_is_the_hand_computed_one(data, w0, tmp_path):
     loss = np.mean(0.8 * -log_p[np.arange(len(labels)), labels] + 0.2 * -log_p.mean(1))
     assert record["results"]["epochs"][0]["train_loss"] == pytest.approx(loss, rel=1e-5)
     assert record["settings"]["smoothing"] == 0.2
+
+
+# --- weight decay ------------------------------------------------------------------------------------------------
+
+def test_a_step_with_weight_decay_is_the_hand_computed_one(data, w0, tmp_path):
+    """--wd 0.05: each gradient gets 0.05 * w added (biases too, as torch's SGD does)."""
+    _, images, labels, _, _ = data
+    run_lin(data, tmp_path, 1, "--wd", "0.05")
+    gradient = smoothed_gradient(w0, images, labels, 0.0)
+    expected = sgd_step(w0, tuple(g + 0.05 * w for g, w in zip(gradient, w0)))
+    for have, want in zip(weights(tmp_path / "lin.pth"), expected):
+        np.testing.assert_allclose(have, want, rtol=0, atol=2e-6)
+    plain = sgd_step(w0, gradient)
+    assert np.abs(expected[0] - plain[0]).max() > 20 * 2e-6  # the decay moves weights far beyond the tolerance
 
 
 # --- weight averaging ---------------------------------------------------------------------------------------------
