@@ -38,7 +38,7 @@ def build_parser():
     parser = argparse.ArgumentParser(description="Train and test a classifier on Kuzushiji-MNIST (KMNIST).")
     parser.add_argument("--net", choices=NETS, default="full", help="lin, full or conv (default full)")
     parser.add_argument("--lr", type=positive(float), default=None,
-                        help="learning rate, the peak of onecycle (default 0.01; full 0.02, conv 0.05)")
+                        help="learning rate, the peak of onecycle (default 0.01; full 0.02, conv 0.08)")
     parser.add_argument("--mom", type=number(float, low=0), default=None, help="momentum (default 0.5; full and conv 0.9)")
     parser.add_argument("--epochs", type=positive(int), default=10, help="number of training epochs (default 10)")
     parser.add_argument("--no_cuda", action="store_true", help="never use CUDA")
@@ -61,10 +61,10 @@ def build_parser():
                              "step, e.g. 0.999; 0 is off (default 0)")
     parser.add_argument("--smoothing", type=number(float, low=0), default=None,
                         help="label smoothing: the training target gives this much of its weight evenly to all "
-                             "classes (default 0)")
+                             "classes (default 0; conv 0.1)")
     parser.add_argument("--tta", type=int, choices=sorted(VIEW_MOVES), default=None,
                         help="final test: average each image's prediction over this many views, itself and its "
-                             "one-pixel moves (default 1: the image alone)")
+                             "one-pixel moves (default 1: the image alone; conv 5)")
     parser.add_argument("--erase", type=number(int, low=0), default=None,
                         help="cutout: black out a square of this side around a random pixel of each training "
                              "image (default 0: none)")

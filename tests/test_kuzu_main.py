@@ -66,7 +66,8 @@ def test_conv_saves_a_checkpoint_that_rebuilds_the_model(synthetic_kmnist, tmp_p
     result = run_kuzu("--net", "conv", "--conv1", "4", "--conv2", "8", "--fc", "16", "--epochs", "2",
                       "--data", root, "--plot-dir", str(tmp_path), "--save", str(checkpoint))
     assert result.returncode == 0, result.stderr
-    assert "lr=0.05 mom=0.9" in result.stdout and "shift=2 schedule=onecycle" in result.stdout and " nesterov" in result.stdout
+    assert "lr=0.08 mom=0.9" in result.stdout and "shift=2 schedule=onecycle" in result.stdout and " nesterov" in result.stdout
+    assert "smoothing=0.1 tta=5" in result.stdout
     model, saved = load_checkpoint(str(checkpoint))
     assert saved["epoch"] == 2 and saved["model"] == {"net": "conv", "conv1": 4, "conv2": 8, "fc": 16, "dropout": 0.2}
     accuracy = int(re.findall(r"Accuracy: (\d+)/200", result.stdout)[-1])
@@ -95,13 +96,16 @@ def test_each_net_gets_its_documented_defaults_once_and_given_flags_win():
     import kuzu_main
     from lab.characters.settings import Settings
 
-    # --help's defaults: lr 0.01 (full 0.02, conv 0.05), mom 0.5 (full and conv 0.9), shift 0 (conv 2),
-    # schedule cosine (conv onecycle), Nesterov on for conv only
-    documented = {"lin": (0.01, 0.5, 0, "cosine", False), "full": (0.02, 0.9, 0, "cosine", False),
-                  "conv": (0.05, 0.9, 2, "onecycle", True)}
+    # --help's defaults: lr 0.01 (full 0.02, conv 0.08), mom 0.5 (full and conv 0.9), shift 0 (conv 2),
+    # schedule cosine (conv onecycle), Nesterov on for conv only; smoothing 0 (conv 0.1), tta 1 (conv 5),
+    # no weight averaging, cutout or weight decay
+    documented = {"lin": (0.01, 0.5, 0, "cosine", False, 0, 1), "full": (0.02, 0.9, 0, "cosine", False, 0, 1),
+                  "conv": (0.08, 0.9, 2, "onecycle", True, 0.1, 5)}
     for net, values in documented.items():
         settings = kuzu_main.parse_args(["--net", net])
-        assert (settings.lr, settings.mom, settings.shift, settings.schedule, settings.nesterov) == values
+        assert (settings.lr, settings.mom, settings.shift, settings.schedule, settings.nesterov, settings.smoothing,
+                settings.tta) == values
+        assert (settings.ema, settings.erase, settings.wd, settings.threads) == (0, 0, 0, None)
         assert settings == Settings(net=net)  # the flags' defaults are the settings' own
         given = kuzu_main.parse_args(["--net", net, "--lr", "0.3", "--shift", "1", "--no-nesterov"])
         assert (given.lr, given.shift, given.nesterov) == (0.3, 1, False)

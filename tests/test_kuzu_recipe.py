@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from lab.characters.kmnist import Batches, erase_squares
 from lab.characters.training import averaged_output, smoothed_nll
-from test_truth_part1 import LR, TEST, data, kuzu, catch, full_batch, log_probabilities, pixels, weights  # noqa: F401
+from conftest import make_noisy_kmnist
+from test_truth_part1 import LR, TEST, TRAIN, catch, full_batch, kuzu, log_probabilities, pixels, weights
 
 
 def smoothed_gradient(wb, images, labels, smoothing):
@@ -44,6 +45,13 @@ def moved(images, down, right):
 
 def accuracy(wb, images, labels):
     return 100.0 * np.mean(log_probabilities(wb, images).argmax(1) == labels)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """(data folder, train images, train labels, test images, test labels): the noisy synthetic KMNIST."""
+    root = tmp_path_factory.mktemp("noisy")
+    return (str(root), *make_noisy_kmnist(str(root), TRAIN, TEST))
 
 
 @pytest.fixture(scope="module")
