@@ -184,14 +184,15 @@ def report_test(runner, test, epoch):
 
 def thread_use(chooser):
     """The epoch's thread counts for its row, printed as one line: the count most steps ran at, the steps per
-    count, and each look's median step per count (ms)."""
+    count, and each look's mean step per count (ms)."""
     used = {count: steps for count, steps in chooser.reset_counts().items() if steps}
     looks, chooser.looks = chooser.looks, []
     most = max(used, key=used.get)
     if len(chooser.counts) > 1:
         seen = "; ".join(", ".join(f"{count} thread{'s' * (count > 1)} {ms:.1f} ms" for count, ms in
-                                   look["median_ms"].items()) for look in looks)
-        print(f"Threads: {most} for {used[most]} of {sum(used.values())} steps (median step: {seen})\n")
+                                   look["mean_ms"].items()) for look in looks)
+        print(f"Threads: {most} for {used[most]} of {sum(used.values())} steps"
+              + (f" (mean step: {seen})" if seen else "") + "\n")
     return {"threads": most, "thread_steps": {str(count): steps for count, steps in used.items()},
             "thread_looks": looks}
 
@@ -200,7 +201,7 @@ def train_and_test(settings, model, runner, train, test, chooser):
     """Train for --epochs, testing after each; returns (the epochs' rows, the final test, the tested model).
 
     ``runner`` is what is called (the model itself, or its compiled form); ``model`` is what is trained;
-    ``chooser`` runs each step at its thread count (lab.common.threads) and looks again at each epoch.
+    ``chooser`` runs each step at its thread count (lab.common.threads).
     The tested model is the weight average with --ema, else ``runner``; the final test is final_test's.
     """
     batches = kmnist.Batches(*train, settings.batch_size, shuffle=True, seed=settings.seed, shift=settings.shift,
@@ -213,8 +214,6 @@ def train_and_test(settings, model, runner, train, test, chooser):
     first, epochs = resume_from(settings, model, optimizer, scheduler, average) if settings.resume else (1, [])
     for epoch in range(first, settings.epochs + 1):
         batches.set_epoch(epoch)
-        if epoch > first:
-            chooser.look()
         started = time.perf_counter()
         train_loss = train_epoch(runner, optimizer, scheduler, batches, epoch, settings.dry_run, settings.smoothing,
                                  average, chooser)

@@ -5,10 +5,15 @@ from lab.common.threads import ThreadChooser, candidate_counts
 
 
 class FakeMachine:
-    """A clock that moves on by the step cost of the thread count last set; ``cost`` maps count -> seconds."""
+    """A clock that moves on by the step cost of the thread count last set.
+
+    ``cost`` maps count -> seconds per step, or -> a function of how many
+    steps have run at that count (to make some steps slow).
+    """
 
     def __init__(self, cost):
         self.cost, self.now, self.threads, self.sets = dict(cost), 0.0, None, []
+        self.steps_at = {}
 
     def clock(self):
         return self.now
@@ -23,7 +28,10 @@ class FakeMachine:
         for _ in range(count):
             with chooser.step() as threads:
                 assert threads == self.threads  # the step runs at the count the chooser set
-                self.now += self.cost[self.threads]
+                cost = self.cost[threads]
+                done = self.steps_at.get(threads, 0)
+                self.now += cost(done) if callable(cost) else cost
+                self.steps_at[threads] = done + 1
                 ran.append(threads)
         return ran
 
@@ -34,78 +42,87 @@ def chooser_for(machine, counts=(1, 2), **options):
 
 @pytest.mark.parametrize("cost, best", [({1: 0.010, 2: 0.006}, 2), ({1: 0.010, 2: 0.030}, 1),
                                         ({1: 0.010, 2: 0.0101}, 1)])
-def test_a_look_keeps_the_count_whose_steps_were_shortest(cost, best):
+def test_a_look_keeps_the_count_whose_steps_took_least_time(cost, best):
     machine = FakeMachine(cost)
     chooser = chooser_for(machine)
-    ran = machine.steps(chooser, 100)
+    ran = machine.steps(chooser, 200)
     assert chooser.chosen == best
-    assert ran[-80:] == [best] * 80  # after the look every step runs at the kept count
-    assert chooser.looks[0]["median_ms"][1] == pytest.approx(1000 * cost[1])
+    assert ran[-100:] == [best] * 100  # after the look every step runs at the kept count
+    assert chooser.looks[0]["mean_ms"][1] == pytest.approx(1000 * cost[1])
     assert chooser.looks[0]["chosen"] == best
 
 
-def test_the_look_alternates_the_counts_the_kept_one_first():
-    machine = FakeMachine({1: 0.010, 2: 0.009})
-    chooser = chooser_for(machine, per_round=3, rounds=2)
-    assert machine.steps(chooser, 12) == [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2]
-    chooser.look()  # the next look starts with the count kept now
-    assert machine.steps(chooser, 12) == [2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1]
+def test_segments_last_their_time_and_the_kept_count_goes_first():
+    machine = FakeMachine({1: 1 / 32, 2: 1 / 64})  # times a float adds up exactly
+    chooser = chooser_for(machine, rounds=2, segment_steps=3, segment_s=0.125)
+    assert machine.steps(chooser, 24) == [1] * 4 + [2] * 8 + [1] * 4 + [2] * 8  # 1/8 s each
+    assert chooser.chosen == 2
+    chooser.look()
+    assert machine.steps(chooser, 24) == [2] * 8 + [1] * 4 + [2] * 8 + [1] * 4
+    machine = FakeMachine({1: 0.200, 2: 0.300})
+    chooser = chooser_for(machine, segment_steps=3, segment_s=0.1)
+    assert machine.steps(chooser, 12) == [1] * 3 + [2] * 3 + [1] * 3 + [2] * 3  # slow steps: three each
+
+
+def test_the_mean_decides_not_the_median():
+    """Beside a busy program most two-thread steps are quick and one in 50 waits 95 ms for a core."""
+    spiky = lambda done: 0.095 if done % 50 == 49 else 0.0005
+    machine = FakeMachine({1: 0.0006, 2: spiky})
+    chooser = chooser_for(machine)
+    machine.steps(chooser, 2000)
+    assert chooser.chosen == 1
+    assert machine.steps_at[2] == 50  # left at its first slow step: its mean was then (49 * 0.5 + 95) / 50 ms
 
 
 def test_a_hopeless_count_is_left_after_one_step_and_a_clearly_slower_one_after_two():
-    machine = FakeMachine({1: 0.001, 2: 0.100})  # two threads beside a busy program: 100 times slower
-    chooser = chooser_for(machine, per_round=3, rounds=2)
-    ran = machine.steps(chooser, 30)
+    machine = FakeMachine({1: 0.001, 2: 0.100})  # a hundred times slower
+    chooser = chooser_for(machine)
+    ran = machine.steps(chooser, 400)
     assert ran.count(2) == 1 and chooser.chosen == 1
     machine = FakeMachine({1: 0.001, 2: 0.003})  # three times slower: two steps show it
-    chooser = chooser_for(machine, per_round=3, rounds=2)
-    assert machine.steps(chooser, 30).count(2) == 2 and chooser.chosen == 1
+    chooser = chooser_for(machine)
+    assert machine.steps(chooser, 400).count(2) == 2 and chooser.chosen == 1
 
 
 def test_the_choice_changes_when_the_load_does():
     machine = FakeMachine({1: 0.010, 2: 0.030})  # a busy neighbour: one thread is best
-    chooser = chooser_for(machine, window=50, drift=1.3)
+    chooser = chooser_for(machine, window_s=1.0, drift=1.3)
     machine.steps(chooser, 100)
-    assert chooser.chosen == 1
-    machine.cost = {1: 0.014, 2: 0.006}  # the neighbour left, and one thread lost its memory bandwidth share too
-    ran = machine.steps(chooser, 200)
+    assert chooser.chosen == 1 and len(chooser.looks) == 1
+    machine.cost = {1: 0.014, 2: 0.006}  # the neighbour left, and one thread lost its share of memory bandwidth
+    ran = machine.steps(chooser, 200)  # 1 s of slower steps shows the drift, then a look
     assert chooser.chosen == 2 and ran[-50:] == [2] * 50
-    assert len(chooser.looks) == 2
+    assert len(chooser.looks) == 2 and chooser.interval == 10.0
 
 
-def test_steady_steps_bring_no_new_look_and_a_noisy_machine_is_looked_at_less_and_less():
+def test_looks_come_at_doubling_intervals_while_nothing_changes():
+    """Steps of 10 ms for 300 s: looks after 10, 30, 70, 150 and 230 s of steps (intervals 10, 20, 40, 80, 80)."""
     machine = FakeMachine({1: 0.010, 2: 0.020})
-    chooser = chooser_for(machine, window=50, max_window=400)
-    machine.steps(chooser, 1000)
-    assert len(chooser.looks) == 1  # nothing changed: no second look
-    machine.cost = {1: 0.020, 2: 0.040}  # slower, but one thread is still best: each drift look doubles the window
-    machine.steps(chooser, 1000)
-    windows = chooser.window
-    assert chooser.chosen == 1 and windows == 100
-    machine.cost = {1: 0.010, 2: 0.020}
-    machine.steps(chooser, 1000)
-    assert chooser.window == 200
+    chooser = chooser_for(machine, interval_s=10.0, max_interval_s=80.0)
+    machine.steps(chooser, 30_000)
+    assert len(chooser.looks) == 6 and chooser.interval == 80.0
+    assert all(look["chosen"] == 1 for look in chooser.looks)
 
 
 def test_one_count_means_no_choosing():
     machine = FakeMachine({3: 0.01})
     chooser = chooser_for(machine, counts=[3])
-    assert machine.steps(chooser, 500) == [3] * 500
+    assert machine.steps(chooser, 5000) == [3] * 5000
     assert machine.sets == [3] and chooser.looks == []
 
 
 def test_the_counts_are_set_only_when_they_change():
     machine = FakeMachine({1: 0.010, 2: 0.006})
-    chooser = chooser_for(machine, per_round=3, rounds=2)
-    machine.steps(chooser, 40)
+    chooser = chooser_for(machine)
+    machine.steps(chooser, 200)
     assert machine.sets == [1, 2, 1, 2]
 
 
 def test_steps_per_count_are_counted_and_reset():
     machine = FakeMachine({1: 0.001, 2: 0.100})
     chooser = chooser_for(machine)
-    machine.steps(chooser, 30)
-    assert chooser.reset_counts() == {1: 29, 2: 1}
+    machine.steps(chooser, 300)
+    assert chooser.reset_counts() == {1: 299, 2: 1}
     assert chooser.reset_counts() == {1: 0, 2: 0}
 
 

@@ -3,12 +3,12 @@
 On a free machine a small network trains faster on every core; beside
 another busy program the threads wait for each other whenever one of them
 loses its core, and one thread is several times faster. No fixed count is
-right for both, so a ThreadChooser runs a few real training steps at each
-candidate count in turn (a "look"), keeps the count whose median step was
-shortest, and looks again at the start of every epoch and whenever the
-steps at the kept count drift from what the look measured (the machine's
-load changed). Nothing is thrown away: the looked-at steps are training
-steps.
+right for both, so a ThreadChooser runs real training steps at each
+candidate count in turn (a "look"), keeps the count whose steps took least
+time on average, and looks again when the steps at the kept count drift
+from what the look measured (the machine's load changed), and every so
+often in any case. Nothing is thrown away: the looked-at steps are
+training steps.
 
     chooser = ThreadChooser(candidate_counts(torch.get_num_threads()))
     for images, labels in batches:
@@ -43,42 +43,50 @@ class ThreadChooser:
     """Runs training steps at the thread count that has been fastest lately; see the module's text.
 
     ``counts``: the candidates (one count: no choosing, every step runs at
-    it). A look runs ``rounds`` rounds of ``per_round`` steps at each count,
-    the kept count first, and keeps the count with the shortest median step.
-    A count stops being looked at once it is clearly slower: its fastest of
-    two steps ``hopeless`` times the best median, or one step ten times it
-    (on a busy machine one step at a bad count can cost a hundred good ones).
-    After a look, every ``window`` steps at the kept count are compared with
-    the look's median: ``drift`` times slower or faster starts a new look;
-    a drift look that keeps the same count doubles the window (up to
-    ``max_window``), so a noisy machine is not looked at over and over.
+    it). A look runs ``rounds`` rounds of one segment per count, the kept
+    count first; a segment lasts at least ``segment_steps`` steps and
+    ``segment_s`` seconds, so short steps are timed in numbers. The count
+    whose steps took least time on average is kept: the mean, not the
+    median, because beside a busy program most steps on two threads are as
+    quick as ever and a few take a hundred times longer, and the few decide.
+    A count leaves the look once it is clearly slower: its mean over two or
+    more steps ``hopeless`` times the best mean, or its first step ten times
+    it.
+
+    After a look, the steps at the kept count are checked every ``window_s``
+    seconds (and ``segment_steps`` steps): a mean ``drift`` times slower or
+    faster than the look measured starts a new look (the load changed).
+    Besides, a new look comes ``interval_s`` seconds after the last; each look
+    that keeps the same count doubles that interval, up to ``max_interval_s``.
     """
 
-    def __init__(self, counts, per_round=3, rounds=2, window=50, max_window=1600, drift=1.3, hopeless=2.0,
-                 clock=time.perf_counter, set_threads=set_torch_threads):
+    def __init__(self, counts, rounds=2, segment_steps=3, segment_s=0.1, window_s=1.0, drift=1.3, hopeless=2.0,
+                 interval_s=10.0, max_interval_s=80.0, clock=time.perf_counter, set_threads=set_torch_threads):
         self.counts = list(counts)
-        self.per_round, self.rounds, self.drift, self.hopeless = per_round, rounds, drift, hopeless
-        self.base_window, self.max_window, self.window = window, max_window, window
+        self.rounds, self.segment_steps, self.segment_s = rounds, segment_steps, segment_s
+        self.window_s, self.drift, self.hopeless = window_s, drift, hopeless
+        self.base_interval, self.max_interval, self.interval = interval_s, max_interval_s, interval_s
         self.clock, self.set_threads = clock, set_threads
         self.chosen, self.current = self.counts[0], None
-        self.plan, self.samples, self.recent, self.drifted = [], {}, [], False
-        self.expected = None  # the kept count's median step at the last look, in seconds
-        self.looks = []  # one dict per look: {"median_ms": {count: ms}, "chosen": count}
+        self.segments, self.samples, self.recent = [], {}, []
+        self.expected = None  # the kept count's mean step at the last look, in seconds
+        self.since_look = 0.0  # seconds of steps since the last look ended
+        self.looks = []  # one dict per look: {"mean_ms": {count: ms}, "chosen": count}
         self.used = {count: 0 for count in self.counts}  # steps run at each count since reset_counts
         self.look()
 
-    def look(self, drifted=False):
+    def look(self):
         """Compare the counts again on the next steps (nothing to compare with a single count)."""
         if len(self.counts) > 1:
             order = [self.chosen] + [count for count in self.counts if count != self.chosen]
-            self.plan = [count for _ in range(self.rounds) for count in order for _ in range(self.per_round)]
+            self.segments = [[count, 0, 0.0] for _ in range(self.rounds) for count in order]  # count, steps, s
             self.samples = {count: [] for count in self.counts}
-        self.recent, self.drifted = [], drifted
+        self.recent = []
 
     @contextlib.contextmanager
     def step(self):
         """Run one training step (the block) at the count due, and time it."""
-        count = self.plan[0] if self.plan else self.chosen
+        count = self.segments[0][0] if self.segments else self.chosen
         if count != self.current:
             self.set_threads(count)
             self.current = count
@@ -89,38 +97,49 @@ class ThreadChooser:
     def record(self, count, seconds):
         """Note one step of ``seconds`` at ``count``: part of a look, or a check on the kept count."""
         self.used[count] += 1
-        if self.plan:
-            self.plan.pop(0)
+        if self.segments:
+            segment = self.segments[0]
+            segment[1] += 1
+            segment[2] += seconds
             self.samples[count].append(seconds)
+            if segment[1] >= self.segment_steps and segment[2] >= self.segment_s:
+                self.segments.pop(0)
             self.drop_hopeless()
-            if not self.plan:
+            if not self.segments:
                 self.choose()
             return
+        if self.expected is None:  # a single count: nothing to compare
+            return
         self.recent.append(seconds)
-        if len(self.recent) >= self.window and self.expected is not None:
-            median = statistics.median(self.recent)
+        self.since_look += seconds
+        if len(self.recent) >= self.segment_steps and sum(self.recent) >= self.window_s:
+            mean = sum(self.recent) / len(self.recent)
             self.recent = []
-            if median > self.drift * self.expected or median * self.drift < self.expected:
-                self.look(drifted=True)
+            if mean > self.drift * self.expected or mean * self.drift < self.expected:
+                self.interval = self.base_interval
+                self.look()
+                return
+        if self.since_look >= self.interval:
+            self.look()
 
     def drop_hopeless(self):
         """Take the counts that are clearly slower than the best so far out of the rest of the look."""
-        timed = {count: times for count, times in self.samples.items() if len(times) >= 2}
-        if not timed:
+        means = {count: statistics.fmean(times) for count, times in self.samples.items() if len(times) >= 2}
+        if not means:
             return
-        best = min(statistics.median(times) for times in timed.values())
+        best = min(means.values())
         for count, times in self.samples.items():
-            if times and (min(times) > 10 * best or (len(times) >= 2 and min(times) > self.hopeless * best)):
-                self.plan = [planned for planned in self.plan if planned != count]
+            if (len(times) == 1 and times[0] > 10 * best) or (len(times) >= 2 and means[count] > self.hopeless * best):
+                self.segments = [segment for segment in self.segments if segment[0] != count]
 
     def choose(self):
-        """End a look: keep the count with the shortest median step."""
-        medians = {count: statistics.median(times) for count, times in self.samples.items() if times}
-        before, self.chosen = self.chosen, min(medians, key=lambda count: (medians[count], count))
-        self.expected = medians[self.chosen]
-        self.window = min(2 * self.window, self.max_window) if self.drifted and before == self.chosen \
-            else self.base_window
-        self.looks.append({"median_ms": {count: round(1000 * value, 3) for count, value in medians.items()},
+        """End a look: keep the count whose steps took least time on average."""
+        means = {count: statistics.fmean(times) for count, times in self.samples.items() if times}
+        before, self.chosen = self.chosen, min(means, key=lambda count: (means[count], count))
+        self.expected, self.since_look = means[self.chosen], 0.0
+        self.interval = min(2 * self.interval, self.max_interval) if before == self.chosen and self.looks \
+            else self.base_interval
+        self.looks.append({"mean_ms": {count: round(1000 * value, 3) for count, value in means.items()},
                            "chosen": self.chosen})
 
     def reset_counts(self):

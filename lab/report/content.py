@@ -70,7 +70,8 @@ def training_notes(results):
         compared = "; ".join(f"{name}: {value:.2f}%" for name, value in final.get("compared", {}).items())
         notes.append(f"Final test of {weights}, {how}: {final['accuracy']:.2f}%"
                      + (f" (compared: {compared})" if compared else "") + ".")
-    counts = [row["threads"] for row in results["epochs"] if row.get("thread_looks")]
+    chosen = any(row.get("thread_looks") for row in results["epochs"])  # no looks: a fixed --threads
+    counts = [row["threads"] for row in results["epochs"] if "threads" in row] if chosen else []
     if counts:
         per_count = ", ".join(f"{counts.count(c)} at {c} thread{'s' * (c > 1)}" for c in sorted(set(counts)))
         notes.append(f"Thread count chosen while training (by timing the steps); epochs mostly run {per_count}.")
