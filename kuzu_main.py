@@ -186,7 +186,7 @@ def thread_use(chooser):
     """The epoch's thread counts for its row, printed as one line: the count most steps ran at, the steps per
     count, and each look's mean step per count (ms)."""
     used = {count: steps for count, steps in chooser.reset_counts().items() if steps}
-    looks, chooser.looks = chooser.looks, []
+    looks = chooser.take_looks()
     most = max(used, key=used.get)
     if len(chooser.counts) > 1:
         seen = "; ".join(", ".join(f"{count} thread{'s' * (count > 1)} {ms:.1f} ms" for count, ms in
@@ -210,7 +210,7 @@ def train_and_test(settings, model, runner, train, test, chooser):
     steps = settings.epochs * (1 if settings.dry_run else len(batches))
     scheduler = make_scheduler(optimizer, settings.schedule, steps)
     average = WeightAverage(model, settings.ema) if settings.ema else None
-    tested = average.model if average is not None else runner
+    tested = average.model if average is not None else runner  # what each epoch's test runs
     first, epochs = resume_from(settings, model, optimizer, scheduler, average) if settings.resume else (1, [])
     for epoch in range(first, settings.epochs + 1):
         batches.set_epoch(epoch)
@@ -226,32 +226,34 @@ def train_and_test(settings, model, runner, train, test, chooser):
             save_epoch(settings, model, average, optimizer, scheduler, epochs, row["correct"] / len(test[1]))
         if settings.dry_run:
             break
-    final = final_test(settings, model, average, test, epochs[-1], (confusion, predicted))
-    return epochs, final, tested if average is not None else model
+    weights = average.model if average is not None else model  # what the run reports and saves
+    final = final_test(settings, model, weights, test, epochs[-1], (confusion, predicted))
+    return epochs, final, weights
 
 
-def final_test(settings, model, average, test, last, last_test):
-    """The test the run reports: the last epoch's, or with --tta the tested weights over --tta views.
+def final_test(settings, model, weights, test, last, last_test):
+    """The test the run reports: the last epoch's, or with --tta that of ``weights`` (the average with --ema,
+    else the trained ``model``) over --tta views.
 
     Returns a dict (the record's ``final_test``: accuracy, test_loss, correct, views, and with --ema or
     --tta what the single view and the last weights scored) with the confusion matrix and predictions.
     """
     confusion, predicted = last_test
-    final = {"views": settings.tta, "averaged": average is not None, "test_loss": last["test_loss"],
+    averaged = weights is not model
+    final = {"views": settings.tta, "averaged": averaged, "test_loss": last["test_loss"],
              "correct": last["correct"], "accuracy": last["accuracy"]}
-    if settings.tta == 1 and average is None:
+    if settings.tta == 1 and not averaged:
         return final, confusion, predicted
     images, labels = test
-    compared = {("averaged" if average is not None else "last") + " weights, 1 view": last["accuracy"]}
+    compared = {("averaged" if averaged else "last") + " weights, 1 view": last["accuracy"]}
     if settings.tta > 1:
         started = time.perf_counter()
-        loss, correct, confusion, predicted = evaluate(average.model if average is not None else model, images,
-                                                       labels, views=settings.tta)
+        loss, correct, confusion, predicted = evaluate(weights, images, labels, views=settings.tta)
         final.update(test_loss=loss, correct=correct, accuracy=100.0 * correct / len(labels),
                      test_s=round(time.perf_counter() - started, 3))
         print(f"Final test, each image's prediction averaged over {settings.tta} views: Average loss: {loss:.4f}, "
               f"Accuracy: {correct}/{len(labels)} ({final['accuracy']:.2f}%)")
-    if average is not None:
+    if averaged:
         compared["last weights, 1 view"] = 100.0 * evaluate(model, images, labels)[1] / len(labels)
     print("Compared: " + ", ".join(f"{name} {accuracy:.2f}%" for name, accuracy in compared.items()))
     return dict(final, compared=compared), confusion, predicted

@@ -130,3 +130,14 @@ def test_steps_per_count_are_counted_and_reset():
                                           (6, [1, 2, 4, 6]), (16, [1, 2, 4, 8, 16])])
 def test_candidate_counts(most, counts):
     assert candidate_counts(most) == counts
+
+
+def test_taking_the_looks_each_epoch_does_not_restart_the_doubling():
+    """kuzu_main takes each epoch's looks for its record; the interval goes on doubling all the same."""
+    machine = FakeMachine({1: 0.010, 2: 0.020})
+    chooser = chooser_for(machine, interval_s=10.0, max_interval_s=80.0)
+    taken = []
+    for _ in range(30):
+        machine.steps(chooser, 1000)  # 10 s of steps, as an epoch
+        taken += chooser.take_looks()
+    assert len(taken) == 6 and chooser.interval == 80.0 and chooser.looks == []

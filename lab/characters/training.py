@@ -71,13 +71,15 @@ class WeightAverage:
     def __init__(self, model, decay):
         self.model = copy.deepcopy(model).requires_grad_(False)
         self.decay, self.steps = decay, 0
+        # the trained model's tensors and their averages, paired once (the optimiser updates them in place)
+        self.pairs = list(zip(self.model.state_dict().values(), model.state_dict().values()))
 
     @torch.no_grad()
-    def update(self, model):
-        """Fold the model's current weights into the average (after an optimiser step)."""
+    def update(self):
+        """Fold the trained model's current weights into the average (after an optimiser step)."""
         self.steps += 1
         keep = min(self.decay, (1 + self.steps) / (10 + self.steps))
-        for average, weight in zip(self.model.state_dict().values(), model.state_dict().values()):
+        for average, weight in self.pairs:
             average.lerp_(weight, 1 - keep)
 
 
@@ -102,7 +104,7 @@ def train_epoch(model, optimizer, scheduler, batches, epoch, dry_run=False, smoo
             optimizer.step()
             scheduler.step()
             if average is not None:
-                average.update(model)
+                average.update()
         total += loss.detach()
         seen += 1
         if index % LOG_EVERY == 0:

@@ -19,7 +19,6 @@ The clock and the function that sets the count are arguments, so tests can
 drive the choice with a fake timer.
 """
 import contextlib
-import statistics
 import time
 
 
@@ -68,7 +67,8 @@ class ThreadChooser:
         self.base_interval, self.max_interval, self.interval = interval_s, max_interval_s, interval_s
         self.clock, self.set_threads = clock, set_threads
         self.chosen, self.current = self.counts[0], None
-        self.segments, self.samples, self.recent = [], {}, []
+        self.segments, self.timed = [], {}  # the look's segments; per count [steps, seconds] in this look
+        self.recent = [0, 0.0]  # steps and seconds at the kept count since the last check
         self.expected = None  # the kept count's mean step at the last look, in seconds
         self.since_look = 0.0  # seconds of steps since the last look ended
         self.looks = []  # one dict per look: {"mean_ms": {count: ms}, "chosen": count}
@@ -80,8 +80,8 @@ class ThreadChooser:
         if len(self.counts) > 1:
             order = [self.chosen] + [count for count in self.counts if count != self.chosen]
             self.segments = [[count, 0, 0.0] for _ in range(self.rounds) for count in order]  # count, steps, s
-            self.samples = {count: [] for count in self.counts}
-        self.recent = []
+            self.timed = {count: [0, 0.0] for count in self.counts}
+        self.recent = [0, 0.0]
 
     @contextlib.contextmanager
     def step(self):
@@ -98,10 +98,9 @@ class ThreadChooser:
         """Note one step of ``seconds`` at ``count``: part of a look, or a check on the kept count."""
         self.used[count] += 1
         if self.segments:
-            segment = self.segments[0]
-            segment[1] += 1
-            segment[2] += seconds
-            self.samples[count].append(seconds)
+            segment, timed = self.segments[0], self.timed[count]
+            segment[1], segment[2] = segment[1] + 1, segment[2] + seconds
+            timed[0], timed[1] = timed[0] + 1, timed[1] + seconds
             if segment[1] >= self.segment_steps and segment[2] >= self.segment_s:
                 self.segments.pop(0)
             self.drop_hopeless()
@@ -110,11 +109,12 @@ class ThreadChooser:
             return
         if self.expected is None:  # a single count: nothing to compare
             return
-        self.recent.append(seconds)
+        self.recent = [self.recent[0] + 1, self.recent[1] + seconds]
         self.since_look += seconds
-        if len(self.recent) >= self.segment_steps and sum(self.recent) >= self.window_s:
-            mean = sum(self.recent) / len(self.recent)
-            self.recent = []
+        steps, total = self.recent
+        if steps >= self.segment_steps and total >= self.window_s:
+            mean = total / steps
+            self.recent = [0, 0.0]
             if mean > self.drift * self.expected or mean * self.drift < self.expected:
                 self.interval = self.base_interval
                 self.look()
@@ -124,23 +124,29 @@ class ThreadChooser:
 
     def drop_hopeless(self):
         """Take the counts that are clearly slower than the best so far out of the rest of the look."""
-        means = {count: statistics.fmean(times) for count, times in self.samples.items() if len(times) >= 2}
+        means = {count: total / steps for count, (steps, total) in self.timed.items() if steps >= 2}
         if not means:
             return
         best = min(means.values())
-        for count, times in self.samples.items():
-            if (len(times) == 1 and times[0] > 10 * best) or (len(times) >= 2 and means[count] > self.hopeless * best):
+        for count, (steps, total) in self.timed.items():
+            if (steps == 1 and total > 10 * best) or (steps >= 2 and means[count] > self.hopeless * best):
                 self.segments = [segment for segment in self.segments if segment[0] != count]
 
     def choose(self):
         """End a look: keep the count whose steps took least time on average."""
-        means = {count: statistics.fmean(times) for count, times in self.samples.items() if times}
-        before, self.chosen = self.chosen, min(means, key=lambda count: (means[count], count))
-        self.expected, self.since_look = means[self.chosen], 0.0
-        self.interval = min(2 * self.interval, self.max_interval) if before == self.chosen and self.looks \
+        means = {count: total / steps for count, (steps, total) in self.timed.items() if steps}
+        looked_before, before = self.expected is not None, self.chosen
+        self.chosen = min(means, key=lambda count: (means[count], count))
+        self.interval = min(2 * self.interval, self.max_interval) if looked_before and before == self.chosen \
             else self.base_interval
+        self.expected, self.since_look = means[self.chosen], 0.0
         self.looks.append({"mean_ms": {count: round(1000 * value, 3) for count, value in means.items()},
                            "chosen": self.chosen})
+
+    def take_looks(self):
+        """The looks made since the last call (each {"mean_ms": {count: ms}, "chosen": count}), and forget them."""
+        looks, self.looks = self.looks, []
+        return looks
 
     def reset_counts(self):
         """Start counting the steps per thread count afresh (e.g. at an epoch's start); returns the old counts."""
