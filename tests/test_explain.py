@@ -206,6 +206,8 @@ def record_values(result):
                 if k != "trajectories":
                     walk(x)
         elif isinstance(v, list):
+            if len(v) == 2 and all(isinstance(x, float) for x in v):  # an eigenvalue [re, im]: its size is printed
+                out.append(float(np.hypot(*v)))
             for x in v:
                 walk(x)
         elif isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -11,7 +11,7 @@ turns the result into words.
 import numpy as np
 
 from lab.common.errors import UserError
-from lab.explain import beyond, boundaries, counters, fixed_points
+from lab.explain import beyond, boundaries, counters, fixed_points, path, runs as run_lengths
 from lab.explain.maps import StateMaps
 from lab.explain.trajectories import read_strings
 from lab.recurrent.states import LanguageStates
@@ -47,6 +47,11 @@ def explain(model, lang, seed=0):
     rates = counters.rates(maps, trained, symbols)
     decisions = counters.decisions(maps, trained, symbols)
     longest = runs[-1]
+    cells_only = maps.kind == "lstm"
+    phase_runs = [run_lengths.phase_runs(maps, lang, trained, phase,
+                                         counters.switch_candidates(maps, trained, phase, cells_only),
+                                         range(1, 2 * length + 1))
+                  for phase in range(1, len(symbols))]
     result = {
         "model": maps.kind, "hid": maps.hid, "lang": lang.tag, "length": length, "symbols": symbols,
         "mult": list(lang.mult),
@@ -58,6 +63,7 @@ def explain(model, lang, seed=0):
         "decisions": decisions,
         "a_values": {label: counters.a_phase_values(longest, index) for label, index in counters.units(maps)},
         "beyond": beyond.beyond(runs, symbols, decisions, rates),
+        "runs": phase_runs,
         "trajectories": [{"n": r.n, "inputs": r.inputs.tolist(), "states": r.states.tolist(),
                           "predicted": r.predicted.tolist(), "targets": r.targets.tolist()} for r in runs],
     }
@@ -65,4 +71,7 @@ def explain(model, lang, seed=0):
     result["common_stop"] = None if stop is None else {"phase": stop[0], "count": stop[1], "predicted": stop[2]}
     if maps.kind == "lstm":
         result["gates"] = counters.gate_means(maps, trained, symbols)
+    else:
+        result["path"] = path.mechanism(maps, trained, symbols, list(lang.mult),
+                                        {p: r["index"] for p, r in enumerate(phase_runs, start=1)})
     return result

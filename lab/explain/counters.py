@@ -94,8 +94,11 @@ def best_threshold(values, switch):
     return best[1]
 
 
-def decisions(maps, runs, symbols):
-    """For each phase p >= 1, the unit whose value decides between continuing and switching; a list of dicts."""
+def decisions(maps, runs, symbols, cells_only=False):
+    """For each phase p >= 1, the unit whose value decides between continuing and switching; a list of dicts.
+
+    With ``cells_only`` the search looks at an LSTM's cell units alone (the units that hold a count).
+    """
     rows = []
     for phase in range(1, len(symbols)):
         values, switch, right = [], [], []
@@ -108,6 +111,8 @@ def decisions(maps, runs, symbols):
         then = symbols[phase + 1] if phase + 1 < len(symbols) else symbols[0]
         best = None
         for label, index in units(maps):
+            if cells_only and not label.startswith("cell"):
+                continue
             acc, gap, threshold, direction = best_threshold(values[:, index], switch)
             if best is None or (acc, gap) > (best["separates"], best["gap"]):
                 best = {"unit": label, "index": index, "threshold": threshold, "direction": direction,
@@ -117,22 +122,55 @@ def decisions(maps, runs, symbols):
     return rows
 
 
+def switch_candidates(maps, runs, phase, cells_only=False):
+    """The units whose threshold separates the switch of phase ``phase`` as well as any unit does.
+
+    A list of (label, index, decision), decision a dict of threshold,
+    direction, separates and gap (see ``best_threshold``); ``cells_only``
+    keeps an LSTM's cell units alone.
+    """
+    values = np.vstack([run.states[run.phase == phase] for run in runs])
+    switch = np.concatenate([run.last_in_phase[run.phase == phase] for run in runs])
+    found = []
+    for label, index in units(maps):
+        if cells_only and not label.startswith("cell"):
+            continue
+        acc, gap, threshold, direction = best_threshold(values[:, index], switch)
+        found.append((label, index, {"threshold": threshold, "direction": direction, "separates": acc, "gap": gap}))
+    top = max(d["separates"] for _, _, d in found)
+    return [c for c in found if c[2]["separates"] == top]
+
+
 def a_phase_values(run, index):
     """The unit's value after 1, 2, ... A's of one string."""
     return [float(v) for v in run.states[run.phase == 0, index]]
 
 
 def gate_means(maps, runs, symbols):
-    """An LSTM's mean input, forget and output gate per unit and phase: a list of dicts."""
+    """An LSTM's mean input, forget and output gate per unit and phase: a list of dicts.
+
+    Besides the means over the whole phase, forget_steady is the forget
+    gate's mean over the phase's symbols but its first (where the phase
+    begins) and its last two, and forget_end its mean over those last two,
+    where a count that ends collapses.
+    """
     rows = []
     for phase, symbol in enumerate(symbols):
-        gates = []
+        gates, end, first = [], [], []
         for run in runs:
             before = np.vstack([maps.initial[None], run.states[:-1]])
-            for t in np.nonzero(run.phase == phase)[0]:
+            where = np.nonzero(run.phase == phase)[0]
+            for t in where:
                 gates.append(np.stack(maps.gates(before[t], int(run.inputs[t]))))
-        mean = np.mean(gates, axis=0)
+                end.append(t >= where[-1] - 1)
+                first.append(t == where[0])
+        gates, end, first = np.array(gates), np.array(end), np.array(first)
+        mean = gates.mean(axis=0)
+        middle = ~end & ~first
+        steady = gates[middle].mean(axis=0) if middle.any() else mean
+        last = gates[end].mean(axis=0)
         for u in range(maps.hid):
             rows.append({"unit": f"cell unit {u}", "phase": symbol, "input": float(mean[0, u]),
-                         "forget": float(mean[1, u]), "output": float(mean[2, u])})
+                         "forget": float(mean[1, u]), "output": float(mean[2, u]),
+                         "forget_steady": float(steady[1, u]), "forget_end": float(last[1, u])})
     return rows

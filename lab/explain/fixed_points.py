@@ -8,8 +8,8 @@ the network visits), in the manner of Sussillo & Barak (2013). A point is
 kept as fixed only where |F(h*)| < FIXED_TOL. Its type comes from the
 eigenvalues of the Jacobian of f there: attracting (all |lambda| < 1),
 repelling (all > 1) or a saddle (some of each); "oscillating" is added where
-an eigenvalue is negative or complex, since the state then flips or turns
-as it approaches or leaves.
+an eigenvalue of size at least OSCILLATES is negative or complex, since the
+state then flips or turns as it approaches or leaves.
 """
 import numpy as np
 
@@ -18,6 +18,7 @@ SLOW_TOL = 0.05  # a local minimum of |f(h) - h| below this (and not fixed) coun
 SAME = 1e-5  # fixed points closer than this are the same point
 SAME_SLOW = 1e-2  # slow points closer than this are the same point
 UNIT_CIRCLE = 1e-9  # |lambda| within this of 1 counts as marginal
+OSCILLATES = 0.1  # a negative or complex eigenvalue smaller than this dies out in a step and is not called oscillating
 
 
 def _solve(maps, a, start, iters=200):
@@ -57,9 +58,8 @@ def point_type(eigenvalues):
         kind = "marginal"
     else:
         kind = "saddle"
-    complex_ = np.any(np.abs(np.imag(eigenvalues)) > 1e-9)
-    negative = np.any((np.abs(np.imag(eigenvalues)) <= 1e-9) & (np.real(eigenvalues) < 0) & (size > 1e-6))
-    return kind + (", oscillating" if complex_ or negative else "")
+    turns = (np.abs(np.imag(eigenvalues)) > 1e-9) | (np.real(eigenvalues) < 0)
+    return kind + (", oscillating" if np.any(turns & (size >= OSCILLATES)) else "")
 
 
 def _starts(maps, visited, rng, count):
@@ -86,7 +86,8 @@ def find_points(maps, a, visited, seed=0, count=40):
     """Fixed and slow points of the map of symbol ``a``: (fixed, slow), each a list of dicts.
 
     Each dict: state (array), speed (|f(h) - h|), eigenvalues (of the
-    Jacobian of f), type, and for slow points only the speed. Fixed points
+    Jacobian of f), norm (its largest singular value: the most one step can
+    stretch a small distance), type, and for slow points only the speed. Fixed points
     are sorted by how many starts reached them (most first).
     """
     rng = np.random.default_rng([seed, a])
@@ -101,6 +102,7 @@ def find_points(maps, a, visited, seed=0, count=40):
     for p in fixed:
         p["eigenvalues"] = np.linalg.eigvals(maps.jacobian(p["state"], a))
         p["type"] = point_type(p["eigenvalues"])
+        p["norm"] = float(np.linalg.norm(maps.jacobian(p["state"], a), 2))
         p["reached"] = sum(np.linalg.norm(q["state"] - p["state"]) <= SAME for q in found if q["speed"] < FIXED_TOL)
     fixed.sort(key=lambda p: -p["reached"])
     slow = [p for p in _dedupe(slow, SAME_SLOW) if all(np.linalg.norm(p["state"] - q["state"]) > SAME_SLOW
@@ -115,4 +117,6 @@ def as_record(point):
         eig = sorted(point["eigenvalues"], key=lambda z: -abs(z))
         out.update(eigenvalues=[[float(np.real(z)), float(np.imag(z))] for z in eig],
                    largest=float(abs(eig[0])), type=point["type"], reached=int(point["reached"]))
+        if "norm" in point:
+            out["norm"] = float(point["norm"])
     return out

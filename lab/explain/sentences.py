@@ -8,18 +8,28 @@ percentage; every judgement comes from a named rule:
   steadily" or "stays nearly constant";
 - a counter "counts m_p n up and m_q n down" when the rise over a phase and
   the fall over a later one agree within BALANCE of the larger;
-- a forget gate of at least KEEPS keeps the cell's value, one under LEAKS
-  lets it fade;
+- a forget gate of at least KEEPS (as printed, to 2 decimals) keeps the
+  cell's value, one under LEAKS lets it fade; the steady part of a phase and
+  its last two steps (where a count collapses) are given apart;
 - a unit "decides" a prediction when its threshold separates every position;
   below that the sentence says it does not decide alone;
 - a fixed point is "far" when its largest state value is more than FAR times
-  the largest the strings visit.
+  the largest the strings visit;
+- an attracting point's one-step guarantee uses the Jacobian's norm (its
+  largest singular value), not its eigenvalues: only a norm under 1 promises
+  that every A shrinks a small distance;
+- a unit is "past" its threshold when it lies on the side where its rule
+  switches; where that does not match what the network did, the sentence
+  says the unit does not account for the error;
+- run lengths are the network's own (lab.explain.runs), and a counter
+  "predicts" them only as far as the counts of equal and near runs say.
 """
+import numpy as np
+
 BALANCE = 0.15
 KEEPS = 0.9
 LEAKS = 0.5
 FAR = 2.0
-STILL = 0.01  # an A-phase change under this means the count has saturated
 
 
 def num(x, digits=2):
@@ -62,13 +72,34 @@ def fixed_point_sentences(result):
     return out
 
 
+def eigen_text(eigenvalues, digits=3):
+    """Eigenvalues as "0.064 and 0.000" (real) or "0.258 +- 0.153i" (a complex pair), largest first."""
+    parts, skip = [], False
+    for k, (re, im) in enumerate(eigenvalues):
+        if skip:
+            skip = False
+            continue
+        if abs(im) > 1e-9:
+            parts.append(f"{num(re, digits)} +- {num(abs(im), digits)}i")
+            skip = k + 1 < len(eigenvalues) and abs(eigenvalues[k + 1][1] + im) < 1e-9
+        else:
+            parts.append(num(re, digits))
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+
+
 def _point_text(s, point):
     """The main fixed point of the map of ``s`` in words, by its type."""
-    where = f"{point['type']} fixed point at {vector(point['state'])} (largest |eigenvalue| {num(point['largest'], 3)}"
+    where = f"{point['type']} fixed point at {vector(point['state'])} (eigenvalues {eigen_text(point['eigenvalues'])}"
     if point["type"].startswith("attracting"):
-        factor = 1 / max(point["largest"], 1e-3)
-        return (f"Reading {s}'s drives the state towards the {s} map's {where}: near it each {s} shrinks the "
-                f"distance to it at least {num(factor, 0 if factor >= 10 else 1)}-fold)")
+        norm = point.get("norm", point["largest"])
+        if norm < 1:
+            factor = 1 / norm
+            return (f"Reading {s}'s drives the state towards the {s} map's {where}: near it each {s} shrinks a small "
+                    f"distance to it at least {num(factor, 0 if factor >= 10 else 1)}-fold, the Jacobian's norm "
+                    f"being {num(norm, 3)})")
+        return (f"Reading {s}'s drives the state towards the {s} map's {where}: every eigenvalue is inside the "
+                f"unit circle, so repeated {s}'s close in on it, though one {s} can stretch a small distance up to "
+                f"{num(norm)}-fold, the Jacobian's norm)")
     if point["type"].startswith("saddle"):
         return f"The {s} map has a {where}): it draws the state in along some directions and pushes it away along others"
     return f"The {s} map has a {where}): {s}'s push the state away from it"
@@ -80,27 +111,83 @@ def ordinal(k):
     return f"{k}{suffix}"
 
 
-def transient_sentences(result):
-    """SRN: the A count read off the unit that moves most during the A's, and where it saturates."""
-    length = result["length"]
-    values = result["a_values"]
-    unit = max(values, key=lambda u: abs(values[u][length - 1] - values[u][0]))
-    reads = values[unit]
-    settles = any(p["type"].startswith("attracting") for p in result["maps"][0]["fixed"][:1])
-    lead = ("The count of A's is held in the transient towards that point" if settles
-            else "The count of A's is carried by the unit that moves most")
-    text = f"{lead}: after 1..{length} A's {unit} reads " + ", ".join(num(v) for v in reads[:length]) + "."
-    late = reads[length - 1:]
-    steps = [abs(b - a) for a, b in zip(late, late[1:])]
-    still = next((i for i, d in enumerate(steps) if d < STILL), None)
-    if still is not None:
-        k = length + still + 1
-        text += (f" Past the training range it saturates: after {k - 1} and {k} A's it reads "
-                 f"{num(reads[k - 2])} and {num(reads[k - 1])}, so more A's no longer change the state.")
+def _sizes(values):
+    return ", ".join(num(v) for v in values)
+
+
+def path_sentences(result):
+    """SRN: where each phase's count is kept (its slow point), the local multipliers along it, and the kind."""
+    path = result["path"]
+    unit_of = {i: label for i, label in enumerate(result["units"])}
+    out = []
+    for phase in path["phases"]:
+        s, unit, slow = phase["phase"], unit_of[phase["index"]], phase["slow"]
+        steps = phase["steps"]
+        multipliers = [np.hypot(*st["eigenvalues"][0]) for st in steps]
+        values = [st["value"] for st in steps]
+        text = (f"Along the string with n = {path['n']}, {unit} reads {_sizes(values)} after 1..{len(values)} "
+                f"{s}'s; the local multiplier (the largest |eigenvalue| of the {s} map's Jacobian where each {s} "
+                f"is read) runs {_sizes(multipliers)}")
+        if slow is None:
+            text += f". No slow point of the {s} map lies along the way (none under its median step {num(phase['median_step'])})."
+        else:
+            sizes = [np.hypot(*z) for z in slow["eigenvalues"]]
+            ghost = " (an eigenvalue near 1 where the map nearly has a fixed point)" if abs(sizes[0] - 1) < 0.05 else ""
+            text += (f". The {s}'s pass the {s} map's slow point at {vector(slow['state'])}, "
+                     f"{num(slow['distance'])} from the nearest state of the string: there one {s} moves the state by "
+                     f"{num(slow['speed'], 3)}, against a median step of {num(phase['median_step'])} under {s}, "
+                     f"and the eigenvalues are {eigen_text(slow['eigenvalues'])}{ghost}.")
+        out.append(text)
+    counting = path["phases"][1]
+    if path["kind"] == "monotone":
+        out.append(f"The solution is monotone, a bottleneck: {unit_of[counting['index']]} moves the same way at "
+                   f"every {counting['phase']} after the first, rather than flipping around a saddle.")
     else:
-        text += (f" Past the training range it goes on moving: after {length + 1}..{len(reads)} A's it reads "
-                 + ", ".join(num(v) for v in reads[length:]) + ".")
-    return [text]
+        text = (f"The solution oscillates: {unit_of[counting['index']]} changes direction at most "
+                f"{counting['phase']}'s, flipping around a point.")
+        rm = path.get("rate_matching")
+        if rm is not None:
+            m = rm["mult"]
+            text += (f" Rate matching: |lambda_A| |lambda_B|^{m} = {num(rm['lambda_a'], 3)} x {num(rm['lambda_b'], 3)}"
+                     f"^{m} = {num(rm['product'])} (1 for a perfect counter); the eigenvalues predict "
+                     f"{num(rm['per_a'], 1)} B's per A, against {m} needed.")
+        out.append(text)
+    return out
+
+
+def run_sentences(result):
+    """Each phase's run as the network makes it, the one counter unit's prediction of it, and where it caps."""
+    out = []
+    symbols = result["symbols"]
+    for row in result["runs"]:
+        s = row["phase"]
+        before = symbols[symbols.index(s) - 1]
+        runs = row["runs"]
+        ns = f"n = {runs[0]['n']}..{runs[-1]['n']}"
+        own = ", ".join("never" if r["network"] is None else str(r["network"]) for r in runs)
+        need = ", ".join(str(r["needed"]) for r in runs)
+        predicted = ", ".join("never" if r["predicted"] is None else str(r["predicted"]) for r in runs)
+        cross = "falls below" if row["direction"] == "below" else "rises above"
+        text = (f"Run by the network, the {s} run (the {s}'s read before it predicts another symbol) lasts {own} "
+                f"for {ns}, where {need} are needed. From {row['unit']}'s value after the first {s}, the {s} map "
+                f"along that unit alone (the rest of the state as seen with that value) needs {predicted} {s}'s "
+                f"until the unit {cross} {num(row['threshold'])}: {row['same']} of {len(runs)} equal to the "
+                f"network's, {row['near']} within one")
+        text += (", so this unit carries the count." if row["near"] == len(runs) else
+                 f"; {len(runs) - row['near']} differ by more, so the unit is not the whole story there.")
+        out.append(text)
+        cap, lost = row.get("cap"), row.get("collapse")
+        if cap is None or lost is None:
+            continue
+        cut = (f"The {s} run stops growing: it lasts {cap['length']} {s}'s for every n from {cap['from']} to "
+               f"{runs[-1]['n']}. After {lost['ns'][0]}..{lost['ns'][-1]} {before}'s {row['unit']} still reads "
+               f"{_sizes(lost['before'])}; after the first {s} it reads {', '.join(num(v, 3) for v in lost['after'])}, a spread of "
+               f"{num(lost['spread'], 3)} against at least {num(lost['in_range_spacing'])} between neighbouring n "
+               f"of the training range")
+        cut += (f", so the first {s} erases the count and these n all get the same run." if lost["lost"] else
+                f", so the first {s} keeps them apart and the cap comes later, from the {s} map itself.")
+        out.append(cut)
+    return out
 
 
 def decision_sentences(result):
@@ -157,25 +244,29 @@ def balance_clause(result, steady):
     lead = (f": {times_n(m1)} {first['phase']}'s {way[0]} it by {num(one)}n and {times_n(m2)} {then['phase']}'s "
             f"{way[1]} it by {num(two)}n")
     if abs(one - two) <= BALANCE * max(one, two):
-        words = ("up", "down") if first["rate"] > 0 else ("down", "up")
-        return lead + f", so it counts {times_n(m1)} {words[0]} and {times_n(m2)} {words[1]}"
+        words = ("up", "back down") if first["rate"] > 0 else ("down", "back up")
+        return (lead + f", so it counts {words[0]} over the {times_n(m1)} {first['phase']}'s and {words[1]} over "
+                f"the {times_n(m2)} {then['phase']}'s")
     return lead + ", which do not balance"
 
 
 def gate_sentences(result):
-    """LSTM: the forget gate of each counting cell unit while it counts."""
+    """LSTM: the forget gate of each counting cell unit while it counts, the steady part and the last two steps
+    apart, judged on the values as printed."""
     out = []
     for unit in [u for u in result["units"] if u.startswith("cell")]:
         counting = [r["phase"] for r in result["rates"] if r["unit"] == unit and r["verdict"].startswith("counts")]
         if not counting:
             continue
         gates = {g["phase"]: g for g in result["gates"] if g["unit"] == unit}
-        values = [gates[p]["forget"] for p in counting]
-        word = ("near 1, so the cell keeps its value" if min(values) >= KEEPS else
-                "low enough that the cell's value fades" if max(values) < LEAKS else "between keeping and fading")
-        out.append(f"While {unit} counts, its forget gate averages "
-                   + " and ".join(f"{num(v)} during the {p}'s" for v, p in zip(values, counting))
-                   + f" ({word}); its input gate averages "
+        steady = [round(gates[p]["forget_steady"], 2) for p in counting]
+        word = ("near 1, so the cell keeps its value" if min(steady) >= KEEPS else
+                "low enough that the cell's value fades" if max(steady) < LEAKS else
+                "between keeping and fading")
+        parts = [f"{num(gates[p]['forget_steady'])} during the {p}'s, a leak of {(1 - v):.0%} of its value a step, "
+                 f"then {num(gates[p]['forget_end'])} over the last two" for p, v in zip(counting, steady)]
+        out.append(f"While {unit} counts, its forget gate averages " + "; and ".join(parts)
+                   + f" (steadily {word}); its input gate averages "
                    + " and ".join(f"{num(gates[p]['input'])}" for p in counting) + ".")
     return out
 
@@ -198,8 +289,22 @@ def boundary_sentences(result):
     return out
 
 
+def _wrong_text(wrong):
+    """Every wrong position of one string, briefly, consecutive ones joined: "after B 9..11 (C for B), after C 14
+    (A for C)"."""
+    groups = []
+    for p, k, got, want in wrong:
+        last = groups[-1] if groups else None
+        if last and last[0] == p and last[2] == k - 1 and last[3:] == [got, want]:
+            last[2] = k
+        else:
+            groups.append([p, k, k, got, want])
+    return ", ".join(f"after {p} {a}" + (f"..{b}" if b > a else "") + f" ({got} for {want})"
+                     for p, a, b, got, want in groups)
+
+
 def beyond_sentences(result):
-    """Where the network first goes wrong for each n past the training range, and the common stop if any."""
+    """Where the network goes wrong for each n past the training range, why, and the common stop if any."""
     out = []
     for row in result["beyond"]:
         if row["n"] <= result["length"]:
@@ -208,11 +313,16 @@ def beyond_sentences(result):
         if e is None:
             out.append(f"n = {row['n']}: every deterministic symbol right.")
             continue
-        side = "past" if (e["value"] < e["threshold"]) == (e["kind"] == "too early") else "short of"
-        out.append(f"n = {row['n']}: {row['right']:.0%} of the deterministic symbols right; the first wrong one is "
-                   f"after {e['phase']} {e['count']} of {e['of']}, {e['predicted']} predicted instead of "
-                   f"{e['expected']} ({e['kind']}: {e['unit']} was {num(e['value'])}, {side} its threshold "
-                   f"{num(e['threshold'])}" + ("; it had stopped moving" if e["saturated"] else "") + ").")
+        side = "past" if e["past"] else "short of"
+        text = (f"n = {row['n']}: {row['right']:.0%} of the deterministic symbols right; wrong "
+                f"{_wrong_text(row['wrong'])}. The first is {e['kind']}: {e['unit']} was {num(e['value'])}, {side} "
+                f"its threshold {num(e['threshold'])}")
+        if e["unit_agrees"]:
+            text += "; it had stopped moving." if e["saturated"] else "."
+        else:
+            text += (f", on the side where it does not switch, so it does not account for this error: the output "
+                     f"itself put {e['predicted']} ahead by {num(e['margin'])} in its logits.")
+        out.append(text)
     stop = result["common_stop"]
     if stop is not None:
         ns = [r["n"] for r in result["beyond"] if r["n"] > result["length"]]
@@ -228,9 +338,9 @@ def beyond_sentences(result):
 def explanation(result):
     """All the sentences for one network, in reading order: a list of strings."""
     if result["model"] == "srn":
-        parts = (fixed_point_sentences, transient_sentences, decision_sentences, boundary_sentences,
+        parts = (fixed_point_sentences, path_sentences, decision_sentences, run_sentences, boundary_sentences,
                  beyond_sentences)
     else:
-        parts = (counter_sentences, gate_sentences, decision_sentences, fixed_point_sentences,
+        parts = (counter_sentences, gate_sentences, decision_sentences, run_sentences, fixed_point_sentences,
                  boundary_sentences, beyond_sentences)
     return [s for part in parts for s in part(result)]

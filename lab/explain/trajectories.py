@@ -13,7 +13,8 @@ import numpy as np
 
 @dataclass
 class StringRun:
-    """The network on one string: n, inputs, targets, states (T, size), predictions, phase and step per position.
+    """The network on one string: n, inputs, targets, states (T, size), predictions, phase, step and logits per
+    position.
 
     phase[t] is the input's symbol index (0 for A, 1 for B, ...) and
     step[t] its count within that phase (1 for the first symbol of a phase).
@@ -28,6 +29,7 @@ class StringRun:
     predicted: np.ndarray
     phase: np.ndarray
     step: np.ndarray
+    logits: np.ndarray = None
 
     @property
     def deterministic(self):
@@ -47,11 +49,12 @@ def read_string(maps, lang, n):
     length = lang.string_length(n)
     inputs, targets = seq[:length], seq[1:length + 1]
     states = maps.run(inputs)
-    predicted = np.argmax(maps.logits(maps.hidden(states)), axis=-1)
+    logits = maps.logits(maps.hidden(states))
+    predicted = np.argmax(logits, axis=-1)
     step = np.ones(length, dtype=np.int64)
     for t in range(1, length):
         step[t] = step[t - 1] + 1 if inputs[t] == inputs[t - 1] else 1
-    return StringRun(n, inputs, targets, states, predicted, inputs.copy(), step)
+    return StringRun(n, inputs, targets, states, predicted, inputs.copy(), step, logits)
 
 
 def read_strings(maps, lang, ns):

@@ -1,0 +1,187 @@
+"""How long the network keeps each phase going, measured by running it, and predicted from one counter.
+
+Run length. For a phase p >= 1 the network is given the true string up to
+the phase (n A's, then the B's, ...) and then p's symbol again and again;
+its run length is how many of them it reads before it first predicts
+something other than p (the true length is m_p n). This is the network's
+own answer, measured, not derived from the analysis.
+
+Counter model. The count is read off one unit x (the unit that decides the
+switch in the training range). Under p's symbol, x moves by a map of one
+variable, x -> g(x), taken from the pairs (x after the k-th symbol, x after
+the (k+1)-th) seen in the training range: straight segments between them,
+continued beyond them by the line through the outermost EDGE_PAIRS pairs
+(there the slope is the share of x one symbol keeps, the intercept what it
+adds). From the unit's value after the phase's first symbol, g is applied
+until x crosses the threshold; the number of symbols read then is the
+predicted run length. Where it agrees with the network's own run length, the
+one unit and its map are the mechanism; where it does not, they are not all
+of it, and the text says so.
+
+Collapse. Where the run length stops growing with n (the same for every n
+from some point on), the strings' states are compared position by position
+at the start of the phase: the first position where they lie closer than
+LOST x the in-range spacing is where the difference between those n is lost.
+"""
+import numpy as np
+
+EDGE_PAIRS = 3  # pairs at each end whose straight line continues the map past the range
+LOST = 0.1  # states closer than this share of the in-range spacing no longer tell n apart
+
+
+def string_prefix(symbols_mult, n, phase):
+    """The true inputs before phase ``phase`` for this n: n A's, then m_1 n B's, ... (a list of indices)."""
+    prefix = []
+    for q in range(phase):
+        prefix += [q] * (n * symbols_mult[q])
+    return prefix
+
+
+def run_length(maps, mult, n, phase, cap):
+    """The network's own run of phase ``phase`` after the true prefix: (length, what it predicted then, states).
+
+    ``mult`` is (1, m_1, m_2, ...). Length is None when the network still
+    predicts the phase's symbol after ``cap`` of them; states are the states
+    after each of the phase's symbols read (first one first).
+    """
+    prefix = string_prefix(mult, n, phase)
+    state = maps.run(prefix)[-1] if prefix else maps.initial
+    states = []
+    for k in range(1, cap + 1):
+        state = maps.step(state, phase)
+        states.append(state)
+        predicted = int(np.argmax(maps.logits(maps.hidden(state))))
+        if predicted != phase:
+            return k, predicted, np.array(states)
+    return None, phase, np.array(states)
+
+
+class CounterMap:
+    """The one-variable map x -> g(x) of one unit under one symbol (see the module's docstring).
+
+    g(x) is the network's own map applied to the state seen in the training
+    range whose unit value is nearest x, with the unit set to x: the rest of
+    the state is what typically goes with that count.
+    """
+
+    def __init__(self, maps, symbol, index, before, states):
+        order = np.argsort(before)
+        self.x = np.asarray(before, float)[order]
+        self.states = np.asarray(states, float)[order]
+        self.maps, self.symbol, self.index = maps, symbol, index
+
+    def __call__(self, x):
+        state = self.states[int(np.argmin(np.abs(self.x - x)))].copy()
+        state[self.index] = x
+        return float(self.maps.step(state, self.symbol)[self.index])
+
+
+def phase_states(runs, phase, index):
+    """The unit's values and the whole states within phase ``phase`` of the runs, from its second symbol on
+    (the first comes from the phase before): (values, states)."""
+    where = [(run, np.nonzero((run.phase == phase) & (run.step > 1))[0]) for run in runs]
+    values = [float(run.states[t, index]) for run, ts in where for t in ts]
+    return values, [run.states[t] for run, ts in where for t in ts]
+
+
+def on_switch_side(value, decision):
+    """True where ``value`` of the deciding unit lies on the side of its threshold where the network switches."""
+    if decision["direction"] == "above":
+        return value > decision["threshold"]
+    return value < decision["threshold"]
+
+
+def predict_run(entry, counter, decision, cap):
+    """Symbols read until the counter, from ``entry`` after the first, crosses to the switch side (None past cap)."""
+    x = entry
+    for k in range(1, cap + 1):
+        if on_switch_side(x, decision):
+            return k
+        x = counter(x)
+    return None
+
+
+def _spacing(values):
+    """The smallest gap between neighbouring values (in the order given)."""
+    values = np.asarray(values, float)
+    return float(np.min(np.abs(np.diff(values)))) if len(values) > 1 else 0.0
+
+
+def collapse(maps, mult, phase, index, ns_in, ns_past):
+    """Where the strings of ``ns_past`` stop differing at the start of ``phase``, on unit ``index``.
+
+    Returns a dict: before (their values after the last symbol of the previous
+    phase), after (after the first symbol of this phase), in_range_spacing
+    (the smallest gap there between neighbouring n of ``ns_in``), spread
+    (largest minus smallest of ``after``) and lost (spread under LOST x the
+    spacing).
+    """
+    def at_entry(n):
+        prefix = string_prefix(mult, n, phase)
+        last = maps.run(prefix)[-1]
+        return float(last[index]), float(maps.step(last, phase)[index])
+
+    inside = [at_entry(n)[1] for n in ns_in]
+    past = [at_entry(n) for n in ns_past]
+    after = [a for _, a in past]
+    spacing = _spacing(inside)
+    spread = float(max(after) - min(after))
+    return {"ns": [int(n) for n in ns_past], "before": [b for b, _ in past], "after": after,
+            "in_range_spacing": spacing, "spread": spread, "lost": bool(spread < LOST * spacing)}
+
+
+def _agreement(per_n):
+    """(runs within one symbol of the network's, runs equal to it) over the rows."""
+    near = sum(r["predicted"] is not None and r["network"] is not None and abs(r["predicted"] - r["network"]) <= 1
+               for r in per_n)
+    same = sum(r["predicted"] == r["network"] for r in per_n)
+    return near, same
+
+
+def phase_runs(maps, lang, trained, phase, candidates, ns):
+    """The counter of one phase and its runs: the candidate unit whose map predicts the network best.
+
+    ``candidates`` is a list of (label, index, decision) for units whose
+    threshold separates the switch in the training range as well as any.
+    Returns a dict: phase, unit, index, threshold, direction, runs (per n:
+    needed, network, then, predicted, entry), near and same (agreement counts).
+    """
+    mult = [1] + list(lang.mult)
+    cap = 4 * mult[phase] * max(ns) + 4
+    own = {n: run_length(maps, mult, n, phase, cap) for n in ns}
+    best = None
+    for label, index, decision in candidates:
+        counter = CounterMap(maps, phase, index, *phase_states(trained, phase, index))
+        per_n = []
+        for n in ns:
+            network, then, states = own[n]
+            entry = float(states[0, index])
+            per_n.append({"n": int(n), "needed": mult[phase] * int(n), "network": network,
+                          "then": lang.symbols[then], "entry": entry,
+                          "predicted": predict_run(entry, counter, decision, cap)})
+        near, same = _agreement(per_n)
+        if best is None or (near, same) > (best["near"], best["same"]):
+            best = {"phase": lang.symbols[phase], "unit": label, "index": index,
+                    "threshold": decision["threshold"], "direction": decision["direction"],
+                    "runs": per_n, "near": near, "same": same}
+    best["cap"] = _cap(best["runs"], lang.length)
+    if best["cap"] is not None:
+        ns_past = [n for n in ns if n >= best["cap"]["from"] and n > lang.length]
+        ns_in = [n for n in ns if n <= lang.length]
+        best["collapse"] = collapse(maps, mult, phase, best["index"], ns_in, ns_past)
+    return best
+
+
+def _cap(per_n, length):
+    """Where the network's run stops growing: {from, length} when every n from ``from`` on (two or more, past
+    the training range at the end) gets the same run, shorter than needed; else None."""
+    tail = [r for r in per_n if r["n"] > length]
+    if len(tail) < 2 or tail[-1]["network"] is None or tail[-1]["network"] >= tail[-1]["needed"]:
+        return None
+    value = tail[-1]["network"]
+    start = len(per_n) - 1
+    while start > 0 and per_n[start - 1]["network"] == value:
+        start -= 1
+    if len(per_n) - start < 2:
+        return None
+    return {"from": per_n[start]["n"], "length": value}
