@@ -18,6 +18,8 @@ run record ``<plot_path>/<name>_explain.json``.
 import argparse
 import os
 
+import numpy as np
+
 from lab.common.compute import seed_everything, torch_threads
 from lab.common.errors import run_main
 from lab.common.figures import pyplot, save_figure
@@ -63,6 +65,16 @@ def tables(result):
         lines.append("mean gates per phase (input / forget / output):")
         lines += [f"  {g['unit']:<12} {g['phase']}: {num(g['input'])} / {num(g['forget'])} / {num(g['output'])}"
                   for g in result["gates"]]
+    for row in result["runs"]:
+        counter = row["unit"] + ("" if row.get("with") is None else f" with {row['with']}")
+        lines.append(f"{row['phase']} run per n (needed / the network's / predicted from {counter}):")
+        lines += [f"  n = {r['n']}: {r['needed']} / {r['network'] or 'never'} / {r['predicted'] or 'never'}"
+                  for r in row["runs"]]
+    if "path" in result:
+        lines.append(f"along the string with n = {result['path']['n']} (value; local multiplier):")
+        for phase in result["path"]["phases"]:
+            lines.append(f"  {phase['phase']}: " + ", ".join(
+                f"{num(st['value'])}; {num(float(np.hypot(*st['eigenvalues'][0])))}" for st in phase["steps"]))
     lines.append("beyond the training range (first wrong deterministic prediction):")
     for row in result["beyond"]:
         e = row["error"]

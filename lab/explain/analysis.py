@@ -48,9 +48,11 @@ def explain(model, lang, seed=0):
     decisions = counters.decisions(maps, trained, symbols)
     longest = runs[-1]
     cells_only = maps.kind == "lstm"
+    # a second unit may join an LSTM's counting cell; an SRN's two units would be the whole network
+    partners = [u for u in counters.units(maps) if u[0].startswith("cell")] if cells_only else []
     phase_runs = [run_lengths.phase_runs(maps, lang, trained, phase,
                                          counters.switch_candidates(maps, trained, phase, cells_only),
-                                         range(1, 2 * length + 1))
+                                         range(1, 2 * length + 1), partners)
                   for phase in range(1, len(symbols))]
     result = {
         "model": maps.kind, "hid": maps.hid, "lang": lang.tag, "length": length, "symbols": symbols,

@@ -122,8 +122,11 @@ def decisions(maps, runs, symbols, cells_only=False):
     return rows
 
 
+NEAR_BEST = 0.05  # a unit separating the switch within this share of the best unit is a candidate counter
+
+
 def switch_candidates(maps, runs, phase, cells_only=False):
-    """The units whose threshold separates the switch of phase ``phase`` as well as any unit does.
+    """The units whose threshold separates the switch of phase ``phase`` about as well as any (within NEAR_BEST).
 
     A list of (label, index, decision), decision a dict of threshold,
     direction, separates and gap (see ``best_threshold``); ``cells_only``
@@ -138,7 +141,7 @@ def switch_candidates(maps, runs, phase, cells_only=False):
         acc, gap, threshold, direction = best_threshold(values[:, index], switch)
         found.append((label, index, {"threshold": threshold, "direction": direction, "separates": acc, "gap": gap}))
     top = max(d["separates"] for _, _, d in found)
-    return [c for c in found if c[2]["separates"] == top]
+    return [c for c in found if c[2]["separates"] >= top - NEAR_BEST]
 
 
 def a_phase_values(run, index):

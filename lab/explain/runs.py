@@ -57,31 +57,29 @@ def run_length(maps, mult, n, phase, cap):
 
 
 class CounterMap:
-    """The one-variable map x -> g(x) of one unit under one symbol (see the module's docstring).
+    """The map of one or two units under one symbol, x -> g(x) (see the module's docstring).
 
     g(x) is the network's own map applied to the state seen in the training
-    range whose unit value is nearest x, with the unit set to x: the rest of
-    the state is what typically goes with that count.
+    range whose values of these units are nearest x, with the units set to
+    x: the rest of the state is what typically goes with that count.
     """
 
-    def __init__(self, maps, symbol, index, before, states):
-        order = np.argsort(before)
-        self.x = np.asarray(before, float)[order]
-        self.states = np.asarray(states, float)[order]
-        self.maps, self.symbol, self.index = maps, symbol, index
+    def __init__(self, maps, symbol, indices, states):
+        self.indices = list(indices)
+        self.states = np.asarray(states, float)
+        self.maps, self.symbol = maps, symbol
 
     def __call__(self, x):
-        state = self.states[int(np.argmin(np.abs(self.x - x)))].copy()
-        state[self.index] = x
-        return float(self.maps.step(state, self.symbol)[self.index])
+        nearest = np.argmin(np.linalg.norm(self.states[:, self.indices] - x, axis=1))
+        state = self.states[int(nearest)].copy()
+        state[self.indices] = x
+        return self.maps.step(state, self.symbol)[self.indices]
 
 
-def phase_states(runs, phase, index):
-    """The unit's values and the whole states within phase ``phase`` of the runs, from its second symbol on
-    (the first comes from the phase before): (values, states)."""
-    where = [(run, np.nonzero((run.phase == phase) & (run.step > 1))[0]) for run in runs]
-    values = [float(run.states[t, index]) for run, ts in where for t in ts]
-    return values, [run.states[t] for run, ts in where for t in ts]
+def phase_states(runs, phase):
+    """The states within phase ``phase`` of the runs, from its second symbol on (the first comes from the
+    phase before)."""
+    return [run.states[t] for run in runs for t in np.nonzero((run.phase == phase) & (run.step > 1))[0]]
 
 
 def on_switch_side(value, decision):
@@ -92,10 +90,13 @@ def on_switch_side(value, decision):
 
 
 def predict_run(entry, counter, decision, cap):
-    """Symbols read until the counter, from ``entry`` after the first, crosses to the switch side (None past cap)."""
-    x = entry
+    """Symbols read until the counter, from ``entry`` after the first, crosses to the switch side (None past cap).
+
+    ``entry`` holds the counter's units, the deciding one first.
+    """
+    x = np.asarray(entry, float)
     for k in range(1, cap + 1):
-        if on_switch_side(x, decision):
+        if on_switch_side(x[0], decision):
             return k
         x = counter(x)
     return None
@@ -138,32 +139,40 @@ def _agreement(per_n):
     return near, same
 
 
-def phase_runs(maps, lang, trained, phase, candidates, ns):
-    """The counter of one phase and its runs: the candidate unit whose map predicts the network best.
+def phase_runs(maps, lang, trained, phase, candidates, ns, partners=()):
+    """The counter of one phase and its runs: the candidate whose map predicts the network's runs best.
 
     ``candidates`` is a list of (label, index, decision) for units whose
-    threshold separates the switch in the training range as well as any.
-    Returns a dict: phase, unit, index, threshold, direction, runs (per n:
-    needed, network, then, predicted, entry), near and same (agreement counts).
+    threshold separates the switch in the training range about as well as
+    any. Each is tried alone and, where alone it misses a run by more than
+    one symbol, with each unit of ``partners`` (label, index) beside it. The
+    best agreement wins, then the fewer units. Returns a dict: phase, unit,
+    index, with (the partner's label or None), threshold, direction, runs
+    (per n: needed, network, then, predicted, entry), near and same.
     """
     mult = [1] + list(lang.mult)
     cap = 4 * mult[phase] * max(ns) + 4
     own = {n: run_length(maps, mult, n, phase, cap) for n in ns}
+    states = phase_states(trained, phase)
+    tries = [(c, None) for c in candidates] + [(c, p) for c in candidates for p in partners if p[1] != c[1]]
     best = None
-    for label, index, decision in candidates:
-        counter = CounterMap(maps, phase, index, *phase_states(trained, phase, index))
+    for (label, index, decision), partner in tries:
+        if partner is not None and best is not None and best["near"] == len(ns):
+            break
+        indices = [index] + ([] if partner is None else [partner[1]])
+        counter = CounterMap(maps, phase, indices, states)
         per_n = []
         for n in ns:
-            network, then, states = own[n]
-            entry = float(states[0, index])
+            network, then, seen = own[n]
+            entry = seen[0, indices]
             per_n.append({"n": int(n), "needed": mult[phase] * int(n), "network": network,
-                          "then": lang.symbols[then], "entry": entry,
+                          "then": lang.symbols[then], "entry": [float(v) for v in entry],
                           "predicted": predict_run(entry, counter, decision, cap)})
         near, same = _agreement(per_n)
         if best is None or (near, same) > (best["near"], best["same"]):
             best = {"phase": lang.symbols[phase], "unit": label, "index": index,
-                    "threshold": decision["threshold"], "direction": decision["direction"],
-                    "runs": per_n, "near": near, "same": same}
+                    "with": None if partner is None else partner[0], "threshold": decision["threshold"],
+                    "direction": decision["direction"], "runs": per_n, "near": near, "same": same}
     best["cap"] = _cap(best["runs"], lang.length)
     if best["cap"] is not None:
         ns_past = [n for n in ns if n >= best["cap"]["from"] and n > lang.length]

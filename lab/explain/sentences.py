@@ -168,13 +168,19 @@ def run_sentences(result):
         need = ", ".join(str(r["needed"]) for r in runs)
         predicted = ", ".join("never" if r["predicted"] is None else str(r["predicted"]) for r in runs)
         cross = "falls below" if row["direction"] == "below" else "rises above"
+        if row.get("with") is None:
+            along = f"{row['unit']}'s value after the first {s}, the {s} map along that unit alone"
+            who, seen = ("this unit carries", "the unit is"), "that value"
+        else:
+            along = (f"{row['unit']}'s and {row['with']}'s values after the first {s}, the {s} map along those two "
+                     f"units alone")
+            who, seen = ("these two units carry", "they are"), "those values"
         text = (f"Run by the network, the {s} run (the {s}'s read before it predicts another symbol) lasts {own} "
-                f"for {ns}, where {need} are needed. From {row['unit']}'s value after the first {s}, the {s} map "
-                f"along that unit alone (the rest of the state as seen with that value) needs {predicted} {s}'s "
-                f"until the unit {cross} {num(row['threshold'])}: {row['same']} of {len(runs)} equal to the "
-                f"network's, {row['near']} within one")
-        text += (", so this unit carries the count." if row["near"] == len(runs) else
-                 f"; {len(runs) - row['near']} differ by more, so the unit is not the whole story there.")
+                f"for {ns}, where {need} are needed. From {along} (the rest of the state as seen with {seen}) "
+                f"needs {predicted} {s}'s until {row['unit']} {cross} {num(row['threshold'])}: {row['same']} of "
+                f"{len(runs)} equal to the network's, {row['near']} within one")
+        text += (f", so {who[0]} the count." if row["near"] == len(runs) else
+                 f"; {len(runs) - row['near']} differ by more, so {who[1]} not the whole story there.")
         out.append(text)
         cap, lost = row.get("cap"), row.get("collapse")
         if cap is None or lost is None:
