@@ -83,10 +83,16 @@ def test_every_code_exercise_is_marked_in_its_course_file():
     ("x = 1\n# <<< Part 1 Q1\n", "closes but is not open"),
     ("# >>> Part 1 Q1\n# >>> Part 1 Q2\n", "opens inside Part 1 Q1"),
     ("# >>> Part 9 Q9\n# <<< Part 9 Q9\n", "unknown question"),
+    ("# >>> Part 1 Q1\n# <<< Part 1 Q2\n", "Part 1 Q2 closes but is not open"),
 ])
 def test_broken_markers_are_refused_with_the_line(text, message):
     with pytest.raises(markers.MarkerError, match=message):
         markers.regions(text)
+
+
+def test_the_solution_lines_are_the_code_between_the_markers():
+    text = "a = 1\n    # >>> Part 1 Q1 [1 mark]\n    # a note\n    b = 2\n\n    c = 3\n    # <<< Part 1 Q1\nd = 4\n"
+    assert markers.solution_lines(text) == ["b = 2", "c = 3"]
 
 
 def test_a_stub_keeps_the_markers_states_the_task_and_raises_naming_the_question(tmp_path):
@@ -280,10 +286,13 @@ def broken(tmp_path):
 
 def test_a_hang_a_syntax_error_and_a_crash_cost_only_their_question(broken):
     text = read("check.py")
-    (broken / "check.py").write_text(text.replace("    hid_bias = [-0.5", "    while True:\n        pass\n"
+    (broken / "check.py").write_text(text.replace("    hid_bias = [-0.5", "    open('pid', 'w').write(str(__import__('os').getpid()))\n"
+                                                  "    while True:\n        pass\n"
                                                   "    hid_bias = [-0.5"), encoding="utf-8")
     assert grader.run_question("2.2", str(broken), {}, 4) == (
         0.0, "stopped after 4 s without a result: does your code loop forever or run far too long?")
+    with pytest.raises(ProcessLookupError):  # the hanging process was stopped, not left running
+        os.kill(int((broken / "pid").read_text()), 0)
     (broken / "check.py").write_text(text.replace("out_bias = [-0.5]", "out_bias = [-0.5"), encoding="utf-8")
     awarded, why = grader.run_question("2.2", str(broken), {}, 60)
     assert awarded == 0 and why.startswith("check.py does not compile: line ")
