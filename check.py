@@ -77,25 +77,35 @@ def heaviside(z):
 def entered_weights():
     """The hand-designed network for ``--set_weights``: weights, biases and the rescaling factor.
 
-    The target is 1 where x1+x2 is odd. Every hidden unit looks at s = x1+x2
-    and switches on past one threshold, s >= 0.5, 1.5, 2.5, 3.5; the output
-    adds them with alternating signs, H1 - H2 + H3 - H4, which is 1 for
-    s = 1 and 3 and 0 for s = 0, 2 and 4.
+    The factor comes from ``sigmoid_factor()``, asked for only when sigmoid units need it.
     """
     ##########################  Enter Weights Here  ##########################
+    # >>> Part 2 Q2 [2 marks]: the hand design with step units
+    # The target is 1 where x1+x2 is odd. Every hidden unit looks at s = x1+x2
+    # and switches on past one threshold, s >= 0.5, 1.5, 2.5, 3.5; the output
+    # adds them with alternating signs, H1 - H2 + H3 - H4, which is 1 for
+    # s = 1 and 3 and 0 for s = 0, 2 and 4.
     in_hid_weight = [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]  # hid x 2
     hid_bias = [-0.5, -1.5, -2.5, -3.5]                               # hid
     hid_out_weight = [[1.0, -1.0, 1.0, -1.0]]                         # 1 x hid
     out_bias = [-0.5]                                                 # 1
-    sig_factor = 10.0  # with --act sig every weight and bias is multiplied by this
+    # <<< Part 2 Q2
     ##########################################################################
     return {
         "in_hid.weight": in_hid_weight,
         "in_hid.bias": hid_bias,
         "hid_out.weight": hid_out_weight,
         "hid_out.bias": out_bias,
-        "sig_factor": sig_factor,
+        "sig_factor": sigmoid_factor,
     }
+
+
+def sigmoid_factor():
+    """The number every hand-set weight and bias is multiplied by for sigmoid units."""
+    # >>> Part 2 Q3 [1 mark]: the factor that rescales the design for sigmoid units
+    sig_factor = 10.0  # with --act sig every weight and bias is multiplied by this
+    # <<< Part 2 Q3
+    return sig_factor
 
 
 class MLP(nn.Module):
@@ -114,9 +124,11 @@ class MLP(nn.Module):
         self.hid = None
 
     def forward(self, x):
+        # >>> Part 2 Q1 [1 mark]: the forward pass
         squash = torch.sigmoid if self.act == "sig" else heaviside
         self.hid = squash(self.in_hid(x))
         return squash(self.hid_out(self.hid))
+        # <<< Part 2 Q1
 
     def init_weights(self, std):
         """Draw every weight and bias from a normal distribution with mean 0 and deviation ``std``."""
@@ -132,7 +144,8 @@ class MLP(nn.Module):
         like steps. Wrong shapes are a UserError naming the shapes expected.
         """
         design = entered_weights() if design is None else design
-        factor = float(design.get("sig_factor", 1.0)) if self.act == "sig" else 1.0
+        factor = design.get("sig_factor", 1.0) if self.act == "sig" else 1.0
+        factor = float(factor() if callable(factor) else factor)
         hid = self.in_hid.out_features
         expected = {name: tuple(param.shape) for name, param in self.named_parameters()}
         loaded = {}

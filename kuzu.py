@@ -19,6 +19,7 @@ PLAIN_TRAINING = {"ema": 0.0, "smoothing": 0.0, "tta": 1, "erase": 0, "wd": 0.0}
 NET_DEFAULTS = {
     "lin": {"lr": 0.01, "mom": 0.5, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},
     "full": {"lr": 0.02, "mom": 0.9, "shift": 0, "schedule": "cosine", "nesterov": False, **PLAIN_TRAINING},
+    # >>> Part 1 Q3 recipe: NetConv's training settings, chosen by measurement
     "conv": {"lr": 0.08, "mom": 0.9, "shift": 2, "schedule": "onecycle", "nesterov": True, **PLAIN_TRAINING,
              "smoothing": 0.1, "tta": 5},
 }
@@ -28,6 +29,7 @@ NET_DEFAULTS = {
 # reached by --conv1 32 --conv2 64 --fc 128 --dropout 0.3 --lr 0.03 --schedule cosine --no-nesterov --smoothing 0 --tta 1
 OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
             {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False, "smoothing": 0.0, "tta": 1})
+# <<< Part 1 Q3 recipe
 # The settings that rebuild each net, with their types (stored in checkpoints).
 SIZE_FIELDS = {"lin": {}, "full": {"hid": int}, "conv": {"conv1": int, "conv2": int, "fc": int, "dropout": (float, int)}}
 
@@ -37,10 +39,14 @@ class NetLin(nn.Module):
 
     def __init__(self):
         super().__init__()
+        # >>> Part 1 Q1 [1 mark]: NetLin's layer
         self.out = nn.Linear(28 * 28, 10)
+        # <<< Part 1 Q1
 
     def forward(self, x):
+        # >>> Part 1 Q1 [1 mark]: NetLin's forward pass
         return F.log_softmax(self.out(x.flatten(1)), dim=1)
+        # <<< Part 1 Q1
 
 
 class NetFull(nn.Module):
@@ -48,35 +54,40 @@ class NetFull(nn.Module):
 
     def __init__(self, hid=500):
         super().__init__()
+        # >>> Part 1 Q2 [1 mark]: NetFull's layers
         self.hid = nn.Linear(28 * 28, hid)
         self.out = nn.Linear(hid, 10)
+        # <<< Part 1 Q2
 
     def forward(self, x):
+        # >>> Part 1 Q2 [1 mark]: NetFull's forward pass
         return F.log_softmax(self.out(torch.tanh(self.hid(x.flatten(1)))), dim=1)
+        # <<< Part 1 Q2
 
 
 class NetConv(nn.Module):
-    """Two 5x5 convolutional layers and one fully connected hidden layer, all ReLU, then log_softmax.
-
-    Each convolution keeps the size (padding 2) and is followed by 2x2 max
-    pooling (28 -> 14 -> 7) and ReLU; dropout sits before the output layer.
-    Pooling before the ReLU computes the same as after it (both are
-    monotone), on a quarter of the values.
-    """
+    """Two convolutional layers and one fully connected hidden layer, all ReLU, then log_softmax."""
 
     def __init__(self, conv1=16, conv2=32, fc=256, dropout=0.2):
         super().__init__()
+        # >>> Part 1 Q3 [2 marks]: NetConv's layers
+        # Each convolution is 5x5 and keeps the size (padding 2); 2x2 max pooling follows each
+        # (28 -> 14 -> 7), then ReLU; dropout sits before the output layer.
         self.conv1 = nn.Conv2d(1, conv1, kernel_size=5, padding=2)
         self.conv2 = nn.Conv2d(conv1, conv2, kernel_size=5, padding=2)
         self.fc = nn.Linear(conv2 * 7 * 7, fc)
         self.out = nn.Linear(fc, 10)
         self.dropout = nn.Dropout(dropout)
+        # <<< Part 1 Q3
 
     def forward(self, x):
+        # >>> Part 1 Q3 [2 marks]: NetConv's forward pass
+        # Pooling before the ReLU computes the same as after it (both are monotone), on a quarter of the values.
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
         x = F.relu(F.max_pool2d(self.conv2(x), 2))
         x = self.dropout(F.relu(self.fc(x.flatten(1))))
         return F.log_softmax(self.out(x), dim=1)
+        # <<< Part 1 Q3
 
 
 def build_model(config, **sizes):

@@ -33,9 +33,10 @@ def test_every_line_of_the_map_says_what_the_module_holds():
 
 
 LAYERS = {"lab.common": 0, "course": 1, "lab.characters": 2, "lab.check": 2, "lab.recurrent": 2,
-          "lab.machines": 3, "lab.explain": 3, "lab.report": 4, "command": 5}
+          "lab.machines": 3, "lab.explain": 3, "lab.teaching": 3, "lab.report": 4, "command": 5}
 COURSE_MODELS = {"kuzu", "check", "anb2n", "reber", "seq_models"}
-COMMANDS = {"kuzu_main", "check_main", "seq_train", "seq_plot", "seq_fsm", "seq_explain", "report"}
+COMMANDS = {"kuzu_main", "check_main", "seq_train", "seq_plot", "seq_fsm", "seq_explain", "report", "handout",
+            "autograder"}
 
 
 def layer_of(module):

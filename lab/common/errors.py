@@ -32,12 +32,15 @@ def run_main(main, argv=None):
     """Run a script's ``main(argv)`` and turn user errors and Ctrl-C into an exit status.
 
     Returns the exit status for ``sys.exit``: what main returned (0 if None),
-    1 for a UserError, 130 for Ctrl-C, 141 when the reader of stdout went away.
+    1 for a UserError or an exercise not done yet (NotImplementedError), 130 for Ctrl-C, 141 when the reader of stdout went away.
     """
     try:
         status = main(argv)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except NotImplementedError as err:  # an exercise of the students' edition still to do (its stub says which)
+        print(f"error: {first_line(err, 'an exercise is not done yet')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
