@@ -12,8 +12,9 @@ the flow fields, and returns a new figure for save_figure.
   shaded and named, and the first wrong prediction of each string beyond
   the range marked with a red x.
 - ``counter_figure`` (any network): each unit (cells first for an LSTM)
-  along the strings, the deciding thresholds as dashed lines, the first
-  wrong positions beyond the range as red x's.
+  along the strings, one column per phase so that every string's phase
+  starts at the same place, the deciding thresholds as dotted lines in the
+  phase they decide, every wrong prediction beyond the range as a red x.
 """
 import numpy as np
 
@@ -109,32 +110,45 @@ def space_figure(plt, result):
 
 
 def counter_figure(plt, result):
-    """Each unit along the strings n = 1 .. 2 x training n, thresholds dashed, first errors beyond marked."""
-    labels = result["units"]
-    fig, axes = plt.subplots(len(labels), 1, figsize=(9, 1.9 * len(labels) + 0.8), sharex=True, squeeze=False)
+    """Each unit along the strings n = 1 .. 2 x training n, one column per phase aligned at its first symbol:
+    thresholds dotted in the phase they decide, every wrong prediction beyond the range a red x."""
+    labels, symbols = result["units"], result["symbols"]
+    fig, axes = plt.subplots(len(labels), len(symbols), figsize=(3.6 * len(symbols) + 1.6, 1.9 * len(labels) + 0.9),
+                             sharex="col", sharey="row", squeeze=False)
     cmap = plt.get_cmap("viridis")
     top = 2 * result["length"]
-    for u, (ax, label) in enumerate(zip(axes[:, 0], labels)):
-        for row, t in zip(result["beyond"], result["trajectories"]):
-            values = np.array(t["states"])[:, _index(result, label)]
-            beyond = t["n"] > result["length"]
-            ax.plot(np.arange(1, len(values) + 1), values, "--" if beyond else "-", lw=1.1,
-                    color=cmap((t["n"] - 1) / max(top - 1, 1)), label=f"n = {t['n']}" if u == 0 else None)
-            if row["error"] is not None and row["error"]["unit"] == label:
-                ax.plot(row["error"]["position"] + 1, values[row["error"]["position"]], "x", color="red", ms=9,
-                        mew=2)
-        for d in result["decisions"]:
+    for t in result["trajectories"]:
+        states, inputs = np.array(t["states"]), np.array(t["inputs"])
+        wrong = (inputs != 0) & (np.array(t["predicted"]) != np.array(t["targets"]))
+        beyond = t["n"] > result["length"]
+        for p, symbol in enumerate(symbols):
+            where = np.nonzero(inputs == p)[0]
+            count = np.arange(1, len(where) + 1)
+            for u, label in enumerate(labels):
+                ax = axes[u, p]
+                values = states[where, _index(result, label)]
+                ax.plot(count, values, "--" if beyond else "-", lw=1.1, color=cmap((t["n"] - 1) / max(top - 1, 1)),
+                        label=f"n = {t['n']}" if (u, p) == (0, 0) else None)
+                bad = wrong[where]
+                ax.plot(count[bad], values[bad], "x", color="red", ms=7, mew=1.8, zorder=5)
+    for d in result["decisions"]:
+        p = symbols.index(d["phase"])
+        for u, label in enumerate(labels):
             if d["unit"] == label:
-                ax.axhline(d["threshold"], color="k", ls=":", lw=1)
-                ax.text(0.995, d["threshold"], f"{d['then']} after the last {d['phase']} {d['direction']} this ",
-                        transform=ax.get_yaxis_transform(), ha="right", va="bottom", fontsize=8,
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
-        ax.set_ylabel(label, fontsize=9)
-    axes[-1, 0].set_xlabel("position in the string (symbols read)")
-    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    fig.suptitle(f"{result['lang']} {result['model'].upper()}: each unit along one string of each n "
-                 "(dashed: beyond the training range; red x: first wrong prediction)", fontsize=10)
-    fig.tight_layout()
+                axes[u, p].axhline(d["threshold"], color="k", ls=":", lw=1)
+                axes[u, p].text(0.99, d["threshold"], f"{d['then']} next {d['direction']} this ", ha="right",
+                                va="bottom", transform=axes[u, p].get_yaxis_transform(), fontsize=8,
+                                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+    for u, label in enumerate(labels):
+        axes[u, 0].set_ylabel(label, fontsize=9)
+    for p, symbol in enumerate(symbols):
+        axes[0, p].set_title(f"reading {symbol}'s", fontsize=10)
+        axes[-1, p].set_xlabel(f"{symbol}'s read so far")
+    axes[0, 0].plot([], [], "x", color="red", ms=7, mew=1.8, label="wrong prediction")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center right", fontsize=8)
+    fig.suptitle(f"{result['lang']} {result['model'].upper()}: each unit through each phase, one string of each n "
+                 "(dashed: beyond the training range; red x: a wrong prediction)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 0.97))
     return fig
 
 
