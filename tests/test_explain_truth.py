@@ -221,3 +221,89 @@ def test_where_a_count_is_lost_the_values_are_the_networks(explained):
             states, _ = step_states(model, prefix(lang, n, phase) + [phase])
             assert abs(states[-2, index] - b) <= 0.0051
             assert abs(states[-1, index] - a) <= 0.00051
+
+
+# ---------------------------------------------------------------- the rules, by hand
+
+
+def test_the_logit_margin_is_the_lead_over_the_runner_up():
+    from lab.explain import beyond
+    from lab.explain.trajectories import StringRun
+
+    logits = np.array([[0.5, 2.0, 1.25], [3.0, -1.0, 2.9]])
+    run = StringRun(2, np.zeros(2), np.zeros(2), np.zeros((2, 1)), np.zeros(2), np.zeros(2, int), np.ones(2), logits)
+    assert beyond.margin(run, 0) == pytest.approx(0.75) and beyond.margin(run, 1) == pytest.approx(0.1)
+
+
+def test_steps_that_flip_sign_oscillate_and_steps_one_way_are_monotone():
+    from lab.explain import path
+
+    assert path.kind([{"step": s} for s in (0.3, -0.2, 0.25, -0.1)]) == "oscillating"
+    assert path.kind([{"step": s} for s in (0.3, 0.2, -0.25, -0.1)]) == "monotone"
+    assert path.kind([{"step": s} for s in (-0.3, -0.2, -0.25)]) == "monotone"
+
+
+def test_rate_matching_by_hand():
+    """A contracts by 0.105 per A, B stretches by 1.98 per B: 0.105 x 1.98^2 = 0.4116; ln(1/0.105)/ln(1.98) B's."""
+    from lab.explain import path
+
+    a_point = {"eigenvalues": [[-1.92, 0.0], [0.105, 0.0]]}
+    b_point = {"eigenvalues": [[-1.98, 0.0], [0.164, 0.0]]}
+    got = path.rate_matching(a_point, b_point, 2)
+    assert got["lambda_a"] == pytest.approx(0.105) and got["lambda_b"] == pytest.approx(1.98)
+    assert got["product"] == pytest.approx(0.105 * 1.98 ** 2)
+    assert got["per_a"] == pytest.approx(2.2538 / 0.68310, rel=1e-3)
+    assert path.rate_matching(a_point, {"eigenvalues": [[0.5, 0.0]]}, 2) is None
+
+
+def test_a_run_caps_where_it_stops_growing():
+    from lab.explain import runs
+
+    rows = [{"n": n, "network": r, "needed": 2 * n} for n, r in zip(range(1, 9), (2, 4, 6, 8, 8, 8, 8, 8))]
+    assert runs._cap(rows, 4) == {"from": 4, "length": 8}
+    growing = [{"n": n, "network": 2 * n - (n > 4), "needed": 2 * n} for n in range(1, 9)]
+    assert runs._cap(growing, 4) is None
+    rows[-1]["network"] = 9
+    assert runs._cap(rows, 4) is None
+
+
+def test_wrong_positions_are_joined_only_when_consecutive_and_alike():
+    from lab.explain.sentences import _wrong_text
+
+    wrong = [["B", 8, "A", "B"], ["B", 9, "A", "B"], ["B", 11, "A", "B"], ["C", 14, "A", "C"], ["C", 15, "B", "C"]]
+    assert _wrong_text(wrong) == "after B 8..9 (A for B), after B 11 (A for B), after C 14 (A for C), after C 15 (B for C)"
+
+
+def test_eigenvalues_in_words():
+    from lab.explain.sentences import eigen_text
+
+    assert eigen_text([[0.064, 0.0], [0.0001, 0.0]]) == "0.064 and 0.000"
+    assert eigen_text([[0.258, 0.153], [0.258, -0.153], [-0.1, 0.0]]) == "0.258 +- 0.153i and -0.100"
+
+
+def test_tiny_turning_eigenvalues_are_not_called_oscillating():
+    from lab.explain.fixed_points import point_type
+
+    assert point_type(np.array([0.0008 + 0.0002j, 0.0008 - 0.0002j])) == "attracting"
+    assert point_type(np.array([-0.5, 0.2])) == "attracting, oscillating"
+    assert point_type(np.array([-1.98, 0.164])) == "saddle, oscillating"
+    assert point_type(np.array([1.5, 0.09 + 0.01j, 0.09 - 0.01j])) == "saddle"
+
+
+def test_a_unit_is_past_its_threshold_on_the_side_where_its_rule_switches():
+    from lab.explain.runs import on_switch_side
+
+    assert on_switch_side(-0.55, {"threshold": -0.48, "direction": "below"})
+    assert not on_switch_side(-0.40, {"threshold": -0.48, "direction": "below"})
+    assert on_switch_side(0.53, {"threshold": 0.52, "direction": "above"})
+    assert not on_switch_side(0.49, {"threshold": 0.52, "direction": "above"})
+
+
+def test_a_counter_run_is_counted_from_the_first_symbol():
+    """x starts at 1.0 after the first symbol and falls by 0.3 a symbol; below 0.05 after 1.0, 0.7, 0.4, 0.1, -0.2:
+    the fifth symbol."""
+    from lab.explain.runs import predict_run
+
+    decision = {"threshold": 0.05, "direction": "below"}
+    assert predict_run([1.0], lambda x: x - 0.3, decision, 20) == 5
+    assert predict_run([1.0], lambda x: x, decision, 20) is None
