@@ -324,14 +324,13 @@ def main(argv=None):
     steps = plan(sorted(set(args.parts)), args.quick, args.seed, args.nets)
     check_out(args, out)
     parent = os.path.dirname(out)
+    unwritable = (lambda reason: f"cannot write the report into the folder {parent}: {reason}; give --out a "
+                                 "folder you can write to")
     try:
         os.makedirs(parent, exist_ok=True)
-        if not os.access(parent, os.W_OK):
-            raise PermissionError(13, os.strerror(13))
     except OSError as err:  # a read-only folder, a full disk, ...
-        raise UserError(f"cannot write the report into the folder {parent}: {err.strerror or err}; "
-                        "give --out a folder you can write to") from None
-    with held(lock_path(out), f"a report into {args.out}"):
+        raise UserError(unwritable(err.strerror or str(err))) from None
+    with held(lock_path(out), f"a report into {args.out}", unwritable):
         remove_leftovers(out)
         check_out(args, out)  # again: another report may have finished into it while this one waited for the lock
         return build(args, out, steps, argv)

@@ -144,8 +144,11 @@ def exclusive(lock_path, what):
 
 
 @contextlib.contextmanager
-def held(lock_path, what):
+def held(lock_path, what, unwritable=None):
     """Hold an operating-system lock (flock) on ``lock_path`` while this run writes ``what``.
+
+    ``unwritable(reason)`` gives the message when the lock file cannot be
+    created (a read-only folder, ...); by default it names the lock file.
 
     The system lets go of the lock when its process ends, however it ends, so
     no lock is ever left behind by a killed run. A second run at the same time
@@ -159,7 +162,8 @@ def held(lock_path, what):
         try:
             fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as err:
-            raise UserError(f"cannot write {lock_path}: {err.strerror or err}") from None
+            reason = err.strerror or str(err)
+            raise UserError(unwritable(reason) if unwritable else f"cannot write {lock_path}: {reason}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
