@@ -273,6 +273,9 @@ def test_a_second_report_into_the_folder_is_refused_and_sigterm_stops_the_first(
         err = capsys.readouterr().err
         assert status == 1 and err.startswith(f"error: another run is writing a report into {out}: process "
                                                f"{proc.pid} ") and ran == []
+        deadline = time.time() + 60
+        while not steps_running(tmp_path) and time.time() < deadline:
+            time.sleep(0.05)  # its process is started, but may not yet be check_main.py
         assert steps_running(tmp_path)  # the first report's step runs
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -280,7 +283,8 @@ def test_a_second_report_into_the_folder_is_refused_and_sigterm_stops_the_first(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 143 and err == "terminated\n"
-    assert steps_running(tmp_path) == []  # its step was stopped with it
+    left = steps_running(tmp_path)
+    assert left == [], [open(f"/proc/{pid}/stat").read() for pid in left]  # its step was stopped with it
     assert sorted(os.listdir(tmp_path)) == ["rep"]  # no half-built report, no lock left
     assert (out / "index.html").read_text() == before
 
