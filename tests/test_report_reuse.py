@@ -104,6 +104,8 @@ EXPLANATION_DAMAGE = {  # how the record is damaged -> what the reason must say 
                         "analysis.trajectories[2] has 17 states for 18 inputs"),
     "checkpoint elsewhere": (lambda d: d["results"].update(checkpoint="/etc/passwd"),
                              "results.checkpoint names no network inside the report's folder"),
+    "checkpoint above the folder": (lambda d: d["results"].update(checkpoint="../../elsewhere/net.pth"),
+                                    "results.checkpoint names no network inside the report's folder"),
     "checkpoint missing": (lambda d: d["results"].update(checkpoint="part3/net/gone.pth"), "no checkpoint"),
 }
 
@@ -167,6 +169,16 @@ def test_a_missing_or_damaged_figure_runs_its_step_again(copy, ran, capsys, case
     assert ran == ["plot_anb2nc3n_lstm3"]
     assert (f"--reuse: running plot_anb2nc3n_lstm3 again: part3/plot/anb2nc3n_lstm3_3d_front.jpg {reason}"
             in out)
+
+
+def test_the_page_leaves_out_a_damaged_figure_of_a_step_just_run(copy):
+    half(copy / "part3/plot/anb2nc3n_lstm3_3d_front.jpg")
+    steps = plan([3], quick=True)
+    for step in steps:
+        step.status = "ok"
+    ctx = content.Context(str(copy), "report", steps)
+    shown = ctx.figures(ctx.record("plot_anb2nc3n_lstm3"), ".jpg")
+    assert len(shown) == 5 and "part3/plot/anb2nc3n_lstm3_3d_front.jpg" not in shown  # 6 written, 1 cut short
 
 
 def test_a_step_reading_a_network_trained_again_runs_again(copy, ran, capsys):
@@ -320,3 +332,28 @@ def test_the_lock_is_the_systems_and_names_its_holder(tmp_path):
     with pytest.raises(UserError, match="cannot write the report into"):
         with held(str(tmp_path / "no" / "such" / ".lock"), "x", lambda reason: f"cannot write the report into: {reason}"):
             pass
+
+
+def test_a_lock_file_replaced_while_taking_it_is_taken_again(tmp_path, monkeypatch):
+    """The run before removes the lock file between this run's open and its lock, and a third run locks a new file
+    under the name: this run must see that it locked a removed file, open the new one and be refused."""
+    import fcntl
+
+    from lab.common import locks
+    from lab.common.errors import UserError
+
+    path = str(tmp_path / ".x.lock")
+    real, third = fcntl.flock, []
+
+    def replaced_first(fd, how):
+        if not third:
+            os.remove(path)
+            third.append(os.open(path, os.O_CREAT | os.O_RDWR))
+            real(third[0], fcntl.LOCK_EX)
+        return real(fd, how)
+
+    monkeypatch.setattr(fcntl, "flock", replaced_first)
+    with pytest.raises(UserError, match="another run is writing x"):
+        with locks.held(path, "x"):
+            pass
+    os.close(third[0])
