@@ -11,8 +11,13 @@ folder, so nothing in plot/ or net/ is touched, then writes
 ``<out>/report.md`` (the same content in Markdown). Every table and figure
 is captioned with the command that reproduces it and the run record its
 numbers come from. The report is built in a temporary folder and moved into
-place at the end: a failure or Ctrl-C leaves the previous report as it was.
-A step that fails is reported in its section and the rest goes on; the exit
+place at the end: a failure, Ctrl-C or a plain ``kill`` stops the running
+step and leaves the previous report as it was. One report at a time is
+built into a folder (a second is refused); --out may be a link to a folder
+(the report goes where it points). With --reuse, a step is run again, with
+a line saying why, when a file it wrote is missing or damaged or its record
+does not agree with what it describes (an explanation and its network). A
+step that fails is reported in its section and the rest goes on; the exit
 status is 1 when any step failed.
 """
 import argparse
@@ -22,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 
 from lab.characters import kmnist
 from lab.common import records, schema
@@ -29,7 +35,9 @@ from lab.report.content import PARTS, PART_TITLES, Context
 from lab.report.document import to_html, to_markdown
 from lab.report.steps import plan, run_step, skip_reason
 from lab.common.errors import UserError, first_line, run_main
-from lab.common.files import atomic_write_text, refuse_file
+from lab.common.files import atomic_write_text, pid_alive, refuse_file
+from lab.common.locks import held
+from lab.report.checks import explanation_problem, files_problem
 from lab.common.options import seed_number
 
 MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
@@ -55,6 +63,48 @@ def build_parser():
     return p
 
 
+def resolve_out(args):
+    """--out as an absolute path; a link to a folder is followed (the report goes where it points and the link
+    stays), a dangling link or a link to a file is refused before anything runs."""
+    out = os.path.abspath(args.out)
+    if not os.path.islink(out):
+        return out
+    target = os.path.realpath(out)
+    if not os.path.exists(target):
+        raise UserError(f"--out {args.out} is a link to {shown_path(os.readlink(out))}, which does not exist; "
+                        "create that folder or give --out another folder")
+    if not os.path.isdir(target):
+        raise UserError(f"--out {args.out} is a link to the file {shown_path(target)}, not to a folder")
+    return target
+
+
+def building_prefix(out, what="building"):
+    """The name's start of the temporary folders beside ``out`` (the report being built, the one it replaces),
+    cut short so that a long --out still leaves room; the process id follows it."""
+    return f".{os.path.basename(out)[:32]}-{what}-"
+
+
+def lock_path(out):
+    """The lock beside ``out`` that one report at a time holds (a short name: --out may be as long as allowed)."""
+    base = os.path.basename(out)
+    return os.path.join(os.path.dirname(out), f".{base[:32]}-{zlib.crc32(os.fsencode(base)):08x}.lock")
+
+
+def remove_leftovers(out):
+    """Remove the temporary folders a report into ``out`` killed outright left beside it (its process has ended);
+    called while holding the lock, so that no other report into ``out`` is running."""
+    parent = os.path.dirname(out)
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        for prefix in (building_prefix(out), building_prefix(out, "old")):
+            pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+            if pid.isdigit() and not pid_alive(int(pid)):
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
 def check_out(args, out):
     """Refuse an --out that cannot become a report: a file, a folder holding other things, a name the file
     system cannot hold."""
@@ -75,12 +125,15 @@ def check_out(args, out):
                         "choose another folder, or empty it")
 
 
-def read_earlier(args, steps):
+def read_earlier(args, steps, log=print):
     """--reuse: {step name: its entry in the manifest} for the steps of the earlier report that can be reused.
 
     The manifest and the record of every step to be reused are checked
     first (lab.common.schema); a damaged one is a UserError naming the
-    user's file, before anything is written.
+    user's file, before anything is written. A step whose files are missing
+    or damaged, whose record does not agree with what it describes
+    (reuse_problem), or that reads the output of a step run again, is run
+    again, with a line saying why.
     """
     manifest = os.path.join(args.out, MANIFEST)
     if not (args.reuse and os.path.isfile(manifest)):
@@ -96,20 +149,34 @@ def read_earlier(args, steps):
         if (before and before["args"] == step.args() and before["status"] in ("ok", "reused")
                 and before.get("data") == data_of(step, args) and os.path.isfile(record)):
             try:
-                records.read_record(record, step.args()[0])
+                data = records.read_record(record, step.args()[0])
             except UserError as err:
                 raise UserError(f"--reuse: {err}; remove that file to run its step again, or build the report "
                                 "without --reuse") from None
+            why = reuse_problem(args.out, step, data)
+            if why is None and step.needs and step.needs not in earlier:
+                why = f"it reads the output of {step.needs}, which runs again"
+            if why:
+                log(f"--reuse: running {step.name} again: {why}")
+                continue
             earlier[step.name] = before
     return earlier
+
+
+def reuse_problem(folder, step, record):
+    """Why a step's earlier output in ``folder`` cannot be reused although its record is well formed, or None:
+    a file it wrote is missing or damaged, or an explanation does not agree with its network."""
+    problem = files_problem(folder, record)
+    if problem is None and step.args()[0] == "seq_explain.py":
+        problem = explanation_problem(folder, step.record, record)
+    return problem
 
 
 def make_work(args, out, earlier):
     """The temporary folder beside ``out`` that the report is built in, with the reused runs copied in."""
     parent = os.path.dirname(out)
-    try:  # the name is cut short so that a long --out still leaves room for the suffix
-        os.makedirs(parent, exist_ok=True)
-        work = tempfile.mkdtemp(prefix=f".{os.path.basename(out)[:32]}-building-", dir=parent)
+    try:
+        work = tempfile.mkdtemp(prefix=f"{building_prefix(out)}{os.getpid()}-", dir=parent)
     except OSError as err:  # a read-only folder, a full disk, ...
         raise UserError(f"cannot write the report into the folder {parent}: {err.strerror or err}; "
                         "give --out a folder you can write to") from None
@@ -236,7 +303,7 @@ def publish(work, out):
     old = None
     try:
         if os.path.exists(out):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)[:32]}-old-", dir=os.path.dirname(out))
+            old = tempfile.mkdtemp(prefix=f"{building_prefix(out, 'old')}{os.getpid()}-", dir=os.path.dirname(out))
             os.rmdir(old)
             os.rename(out, old)
         os.rename(work, out)
@@ -253,9 +320,24 @@ def main(argv=None):
     in place."""
     args = build_parser().parse_args(argv)
     args.data = os.path.abspath(kmnist.data_root(args.data))  # the Part 1 commands get it through KMNIST_DATA
-    out = os.path.abspath(args.out)
+    out = resolve_out(args)
     steps = plan(sorted(set(args.parts)), args.quick, args.seed, args.nets)
     check_out(args, out)
+    parent = os.path.dirname(out)
+    unwritable = (lambda reason: f"cannot write the report into the folder {parent}: {reason}; give --out a "
+                                 "folder you can write to")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as err:  # a read-only folder, a full disk, ...
+        raise UserError(unwritable(err.strerror or str(err))) from None
+    with held(lock_path(out), f"a report into {args.out}", unwritable):
+        remove_leftovers(out)
+        check_out(args, out)  # again: another report may have finished into it while this one waited for the lock
+        return build(args, out, steps, argv)
+
+
+def build(args, out, steps, argv):
+    """Read the earlier report, run the steps, write the pages and the manifest, and put the report in place."""
     earlier = read_earlier(args, steps)
     work = make_work(args, out, earlier)
     try:

@@ -22,7 +22,7 @@ import time
 
 from lab.recurrent.languages import LANGS
 from lab.common.records import Record
-from lab.common.errors import run_main
+from lab.common.errors import Terminated, interrupted_status, run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import exclusive
 from lab.common.options import number, positive, seed_number
@@ -105,7 +105,7 @@ def results_of(settings, lang, result):
 
 def run(settings, lang):
     """Build the network(s), train (or go on with --resume) and print the verdict; returns the run's results,
-    or None when stopped by Ctrl-C."""
+    or the exit status when stopped by Ctrl-C (130) or SIGTERM (143)."""
     seed_everything(settings.seed)
     trainer = Trainer(settings, build_network(settings, lang), lang)
     print(describe(settings, lang))
@@ -114,12 +114,12 @@ def run(settings, lang):
         trainer.resume()
     try:
         result = trainer.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         progress = trainer.progress
         where = f"last checkpoint: {progress.last}" if progress.last else "no checkpoint was written yet"
-        print(f"stopped by Ctrl-C after {progress.seen} sequences; {where}"
-              + ("; go on with --resume" if progress.last else ""), file=sys.stderr)
-        return None
+        print(f"stopped by {'SIGTERM' if isinstance(err, Terminated) else 'Ctrl-C'} after {progress.seen} sequences; "
+              f"{where}" + ("; go on with --resume" if progress.last else ""), file=sys.stderr)
+        return interrupted_status(err)[0]
     for line in verdict_lines(result.verdict, TARGET_LOSS[lang.tag]):
         print(line)
     print(f"trained on {result.seen} sequences in {time.time() - start:.1f} s; "
@@ -146,8 +146,8 @@ def main(argv=None):
     with exclusive(os.path.join(settings.out_path, name + ".lock"), f"{name}_<k>.pth in {settings.out_path}"), \
             torch_threads(settings.threads):
         results = run(settings, lang)
-    if results is None:
-        return 130
+    if isinstance(results, int):  # stopped by Ctrl-C (130) or SIGTERM (143)
+        return results
     record.results.update(results)
     record.wrote(results["last_checkpoint"])
     if results["reports"]:

@@ -1,4 +1,5 @@
-"""A lock file per output series, so that two runs never write the same files at once.
+"""A lock file per output series, so that two runs never write the same files at once (and ``held``: the same
+with the operating system's file lock, which a killed run cannot leave behind).
 
 The lock file says who holds it: the process id, when that process started
 (field 22 of /proc/<pid>/stat, in clock ticks since boot, where there is a
@@ -140,3 +141,63 @@ def exclusive(lock_path, what):
     finally:
         with contextlib.suppress(OSError):
             os.remove(lock_path)
+
+
+@contextlib.contextmanager
+def held(lock_path, what, unwritable=None):
+    """Hold an operating-system lock (flock) on ``lock_path`` while this run writes ``what``.
+
+    ``unwritable(reason)`` gives the message when the lock file cannot be
+    created (a read-only folder, ...); by default it names the lock file.
+
+    The system lets go of the lock when its process ends, however it ends, so
+    no lock is ever left behind by a killed run. A second run at the same time
+    is refused with a UserError naming the holder. The file is removed at the
+    end; a run that opened it just before that checks that the file it locked
+    is still the one under the name, and opens it again if not.
+    """
+    import fcntl
+
+    for _ in range(3):
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as err:
+            reason = err.strerror or str(err)
+            raise UserError(unwritable(reason) if unwritable else f"cannot write {lock_path}: {reason}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = _read_fd(fd)
+            os.close(fd)
+            if isinstance(err, BlockingIOError):
+                who = f"process {holder.get('pid', '?')} ({holder.get('command', '?')})"
+                raise UserError(f"another run is writing {what}: {who}; wait for it to finish, or use another "
+                                "output folder") from None
+            raise UserError(f"cannot lock {lock_path}: {err.strerror or err}") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+        except OSError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the run before removed the file between our open and our lock: open the new one
+    else:
+        raise UserError(f"cannot take the lock {lock_path}: other runs keep taking it; try again")
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(this_process()).encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(lock_path)
+        os.close(fd)
+
+
+def _read_fd(fd):
+    """What an open lock file says about its holder ({} if nothing readable)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = json.loads(os.read(fd, 65536) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}

@@ -12,6 +12,7 @@ import re
 
 from lab.common.checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
 from lab.recurrent.languages import LANGS, lang_tag, make_language
+from lab.recurrent.settings import EXPLAIN_MAX_LENGTH
 from lab.common.errors import UserError
 from lab.common.options import positive
 from seq_models import load_checkpoint
@@ -111,7 +112,9 @@ def add_checkpoint_flags(parser, images):
                    help=f"folder for {images} and the run record (default: %(default)s)")
     p.add_argument("--length", type=int, default=None,
                    help="largest n (counting languages) or minimum length (reber) of the sequences "
-                        "(default: the checkpoint's training one)")
+                        "(default: the checkpoint's training one); seq_explain.py takes at most "
+                        f"{EXPLAIN_MAX_LENGTH}, because its record keeps one string of every n up to twice this, "
+                        "and so grows with its square")
     return p
 
 

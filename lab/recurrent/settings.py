@@ -161,8 +161,20 @@ class MachineSettings(CheckpointChoice):
     threads: int = 1
 
 
+# seq_explain.py reads one string of every n up to twice --length and its record keeps every state of them, so the
+# record grows with the square of --length (a^n b^2n c^3n, 3 LSTM units: 1.2 MB at 20, 4.6 MB at 40; past 50 MB at 300).
+EXPLAIN_MAX_LENGTH = 40
+
+
 @dataclass(frozen=True)
 class ExplainSettings(CheckpointChoice):
     """One seq_explain.py run: the checkpoint, and the seed of the fixed-point search's starting points."""
 
     seed: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.length is not None and self.length > EXPLAIN_MAX_LENGTH:
+            raise UserError(f"--length must be at most {EXPLAIN_MAX_LENGTH} for seq_explain.py, got {self.length}: "
+                            "its record keeps one string of every n up to twice --length, which grows with its "
+                            "square")

@@ -8,6 +8,7 @@ or was skipped shows why instead of its results.
 import os
 
 from lab.common.records import read_record
+from lab.report.checks import explanation_problem, image_problem
 from lab.report.viewer import views
 
 PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
@@ -51,8 +52,9 @@ class Context:
         return ("note", f"Failed: {step.title} (`{step.command(self.out)}`):\n{text}")
 
     def figures(self, record, *suffixes):
-        """The record's files that end in any of ``suffixes``, in the order written, that exist."""
-        return [p for p in record["files"] if p.endswith(suffixes) and os.path.isfile(os.path.join(self.folder, p))]
+        """The record's files that end in any of ``suffixes``, in the order written, that exist and are whole."""
+        return [p for p in record["files"] if p.endswith(suffixes) and os.path.isfile(os.path.join(self.folder, p))
+                and image_problem(os.path.join(self.folder, p)) is None]
 
 
 def fmt(value, digits=4):
@@ -291,6 +293,9 @@ def _explanation(ctx, name):
     record = ctx.record(step)
     if record is None:
         return [ctx.problem(step)]
+    problem = explanation_problem(ctx.folder, ctx.steps[step].record, record)
+    if problem:  # nothing is drawn or tabled from a record that does not describe its network
+        return [("note", f"The explanation is not shown: {problem}.")]
     r, source = record["results"], ctx.source(step)
     a = r["analysis"]
     blocks = [("heading", EXPLAIN_TITLES.get(name, f"How the network solves {a['lang']}")),

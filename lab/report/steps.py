@@ -103,10 +103,16 @@ def run_step(step, folder, env):
     try:
         os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
         with open(os.path.join(folder, "logs", step.name + ".txt"), "w", encoding="utf-8") as log:
-            done = subprocess.run([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder, env=env,
-                                  stdout=log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                  encoding="utf-8", errors="replace")  # its messages, whatever the locale
-            log.write(done.stderr)
+            done = subprocess.Popen([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder, env=env,
+                                    stdout=log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    encoding="utf-8", errors="replace")  # its messages, whatever the locale
+            try:
+                errors = done.communicate()[1]
+            except BaseException:  # Ctrl-C or SIGTERM: the step stops with the report, not after it
+                done.kill()
+                done.wait()
+                raise
+            log.write(errors)
     except OSError as err:
         step.seconds, step.status = time.perf_counter() - started, "failed"
         step.message = f"could not run it: {err.strerror or err}"
@@ -116,8 +122,8 @@ def run_step(step, folder, env):
         step.status = "ok"
         return
     step.status = "failed"
-    errors = [line for line in done.stderr.strip().splitlines() if line.strip()]
-    lines = [line[len("error: "):] if line.startswith("error: ") else line for line in errors]
+    said = [line for line in errors.strip().splitlines() if line.strip()]
+    lines = [line[len("error: "):] if line.startswith("error: ") else line for line in said]
     step.message = "\n".join(lines[-12:]) or f"exit status {done.returncode}, and no run record was written"
 
 

@@ -12,6 +12,7 @@ import os
 
 from lab.recurrent.languages import make_language
 from lab.recurrent.states import LanguageStates
+from lab.report.checks import trajectories_problem
 
 PHASE_HUES = (0.0, 0.33, 0.61, 0.08, 0.78)  # A red, B green, C blue, then orange and purple
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "viewer.js")
@@ -33,6 +34,9 @@ def colour(phase, rank, ranks):
 def _named_points(analysis):
     """Every trajectory's states with the language state's key and name at each."""
     lang = make_language(analysis["lang"], length=analysis["length"])
+    problem = trajectories_problem("the analysis", analysis, lang)
+    if problem:  # the report checks the record first (checks.explanation_problem); this is the last guard
+        raise ValueError(problem)
     namer = LanguageStates(lang)
     rows = []
     for t in [t for t in analysis["trajectories"] if t["n"] <= analysis["length"]]:

@@ -1,0 +1,94 @@
+"""Ctrl-C and SIGTERM at any moment of a command: while it loads, while it works, in its last moments.
+
+Each case starts a real command and sends the signal at a fixed point (after
+a given line, or a fixed time after the start); whatever the moment, the
+command must end with 130 ("interrupted") or 143 ("terminated") and that one
+line, or finish normally with 0 and nothing on its error output. Before, a
+Ctrl-C in the second or so after a command's last line ended it by the
+signal itself (status -2, no line), and one while torch was loading printed
+a traceback.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import default_signals
+from lab.common.errors import Terminated, UserError, run_main
+from lab.recurrent.settings import EXPLAIN_MAX_LENGTH, ExplainSettings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHECK = ["check_main.py", "--act", "sig", "--hid", "4", "--set_weights"]
+
+
+def start(argv, cwd):
+    """A command of the lab as its own process, its output unbuffered so that its lines come as printed."""
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, argv[0]), *argv[1:]], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg"))
+
+
+def signalled(proc, signum, after_line=None, delay=0.0):
+    """Send ``signum`` ``delay`` seconds after the line holding ``after_line`` (or after the start); returns
+    (status, stderr)."""
+    try:
+        if after_line is not None:
+            for line in proc.stdout:
+                if after_line in line:
+                    break
+        time.sleep(delay)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.2, 0.5, 0.9, 1.5, 2.0])
+def test_ctrl_c_after_the_last_line_gives_130_or_a_clean_finish(tmp_path, delay):
+    status, err = signalled(start([*CHECK, "--plot-dir", str(tmp_path)], tmp_path), signal.SIGINT, "Plots (", delay)
+    assert (status, err) in ((0, ""), (130, "interrupted\n")), (status, err)
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.0])
+def test_ctrl_c_while_a_command_loads_gives_130_and_one_line(tmp_path, delay):
+    status, err = signalled(start(["seq_explain.py", "--out_path", str(tmp_path)], tmp_path), signal.SIGINT,
+                            delay=delay)
+    assert (status, err) == (130, "interrupted\n")
+
+
+@pytest.mark.parametrize("signum, status, line", [(signal.SIGINT, 130, "stopped by Ctrl-C after "),
+                                                  (signal.SIGTERM, 143, "stopped by SIGTERM after ")])
+def test_a_signal_while_a_command_works_unwinds_it(tmp_path, signum, status, line):
+    proc = start(["seq_train.py", "--epoch", "100", "--out_path", str(tmp_path / "net"), "--plot_path",
+                  str(tmp_path / "plot")], tmp_path)
+    got, err = signalled(proc, signum, after_line="", delay=1.0)
+    assert got == status and err.startswith(line) and err.count("\n") == 1  # seq_train.py's own line
+    assert not [n for n in os.listdir(tmp_path / "net") if n.endswith(".lock")]  # its finally blocks ran
+
+
+def test_run_main_gives_each_ending_its_status(capsys):
+    def terminated(argv):
+        raise Terminated
+
+    assert run_main(terminated) == 143 and capsys.readouterr().err == "terminated\n"
+    assert run_main(lambda argv: 7) == 7
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # put back after an in-process run
+
+
+def test_seq_explain_length_has_a_stated_bound(tmp_path):
+    assert EXPLAIN_MAX_LENGTH == 40
+    assert ExplainSettings(length=40).length == 40
+    with pytest.raises(UserError, match="--length must be at most 40 for seq_explain.py, got 41: its record keeps"):
+        ExplainSettings(length=41)
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "seq_explain.py"), "--length", "300", "--out_path",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "at most 40" in done.stderr
+    assert os.listdir(tmp_path) == []  # refused before anything was read or written
+    helped = subprocess.run([sys.executable, os.path.join(ROOT, "seq_explain.py"), "--help"], capture_output=True,
+                            text=True, timeout=120).stdout
+    assert "seq_explain.py takes at most 40" in " ".join(helped.split())
