@@ -281,8 +281,9 @@ EXPLAIN_FIGURES = {
                  "where P(A) = P(B), and the path of the longest training string",
     "_space.jpg": "One string of each n = 1..8 in the hidden space (dashed: beyond the training range), the two sides "
                   "of the decision line shaded and named, the first wrong prediction of each longer string as a red x",
-    "_explain.jpg": "Each unit (cells first for the LSTM) along one string of each n = 1..8: the dotted lines are the "
-                    "thresholds that decide the predictions, the red x's the first wrong predictions beyond the range"}
+    "_explain.jpg": "Each unit (cells first for the LSTM) along one string of each n = 1..8, one column per phase so "
+                    "that every string's phase starts at the same place: the dotted lines are the thresholds that "
+                    "decide the predictions, the red x's every wrong prediction beyond the range"}
 
 
 def _explanation(ctx, name):
@@ -305,6 +306,15 @@ def _explanation(ctx, name):
                      f"{d['separates']:.0%}", f"{d['network_right']:.0%}"] for d in a["decisions"]],
                    f"The unit whose value decides each deterministic prediction on strings with n = 1..{a['length']}. "
                    f"{source}"))
+    for row in a.get("runs", []):
+        counter = row["unit"] + ("" if row.get("with") is None else f" with {row['with']}")
+        blocks.append(("table", ["n", f"{row['phase']}'s needed", "the network's run", f"predicted from {counter}"],
+                       [[str(r["n"]), str(r["needed"]), "never" if r["network"] is None else str(r["network"]),
+                         "never" if r["predicted"] is None else str(r["predicted"])] for r in row["runs"]],
+                       f"The {row['phase']} run for each n: the {row['phase']}'s the network reads before it predicts "
+                       f"another symbol (measured by running it on the true string), and the run predicted from "
+                       f"{counter} alone, moved on by the {row['phase']} map until it crosses its threshold "
+                       f"({row['same']} equal, {row['near']} within one). {source}"))
     blocks.append(("table", ["unit", "phase", "rate per symbol", "r^2", "spread", "verdict"],
                    [[row["unit"], row["phase"], f"{row['rate']:+.3f}", f"{row['r2']:.2f}", f"{row['spread']:.3f}",
                      row["verdict"]] for row in a["rates"]],
