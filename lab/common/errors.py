@@ -115,7 +115,12 @@ def finish(status):
     interpreter's teardown (freeing torch and the rest takes a second or two, during which a Ctrl-C would end the
     process by the signal, with no line and no status of ours). A Ctrl-C or SIGTERM from here on gives 130 or 143
     and one line."""
+    arrived = []
     try:
+        if threading_main():  # a signal now is only noted: raised inside an exit handler it would print a traceback
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+                    signal.signal(signum, lambda number, frame: arrived.append(number))
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -125,7 +130,9 @@ def finish(status):
                 pass
         atexit._run_exitfuncs()
     except KeyboardInterrupt as err:
-        status, line = interrupted_status(err)
+        arrived.append(signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+    if arrived:
+        status, line = (143, "terminated") if arrived[0] == signal.SIGTERM else (130, "interrupted")
         os.write(2, line.encode() + b"\n")
     os._exit(status)
 
