@@ -74,6 +74,7 @@ def real_kmnist_root():
     names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     if not root:
         pytest.skip("real KMNIST not available: set KMNIST_DATA to the folder holding KMNIST/raw/")
+    root = os.path.abspath(root)  # a relative path would be read again from each command's own folder
     folder = os.path.join(root, "KMNIST", "raw")
     if not all(os.path.exists(os.path.join(folder, n)) or os.path.exists(os.path.join(folder, n + ".gz")) for n in names):
         pytest.skip(f"real KMNIST not available: KMNIST_DATA={root} has no complete KMNIST/raw/")
