@@ -151,6 +151,10 @@ def test_every_wrong_position_and_the_deciding_units_side(explained):
         assert (side == "past") == switch_side
         switched = predictions[wrong[0]] != inputs[wrong[0]]
         assert ("does not account for this error" in sentence) == (switch_side != switched)
+        kind = re.search(r"The first is (too early|too late|other)", sentence).group(1)
+        follows = (inputs[wrong[0]] + 1) % len(lang.symbols)
+        assert (kind == "too early") == (predictions[wrong[0]] == follows and targets[wrong[0]] == inputs[wrong[0]])
+        assert (kind == "too late") == (predictions[wrong[0]] == inputs[wrong[0]] and targets[wrong[0]] == follows)
 
 
 def test_a_fixed_points_one_step_shrinking_holds_near_it(explained):
@@ -307,3 +311,30 @@ def test_a_counter_run_is_counted_from_the_first_symbol():
     decision = {"threshold": 0.05, "direction": "below"}
     assert predict_run([1.0], lambda x: x - 0.3, decision, 20) == 5
     assert predict_run([1.0], lambda x: x, decision, 20) is None
+
+
+def test_a_late_switch_by_hand():
+    """a^2 b^4 then A: the network keeps predicting B after the 4th B (too late). Hidden unit 0 was 0.1, above its
+    'switch below -0.5' threshold: short of it, on the side where the network does not switch, so the unit accounts
+    for the error; the output put B ahead of A by 1.5."""
+    from lab.explain import beyond
+    from lab.explain.trajectories import StringRun
+
+    inputs = np.array([0, 0, 1, 1, 1, 1])
+    targets = np.array([0, 1, 1, 1, 1, 0])
+    predicted = np.array([0, 1, 1, 1, 1, 1])
+    states = np.array([[0.9], [0.8], [0.6], [0.4], [0.2], [0.1]])
+    logits = np.zeros((6, 2))
+    logits[:, 1] = 1.5
+    run = StringRun(2, inputs, targets, states, predicted, inputs.copy(), np.array([1, 2, 1, 2, 3, 4]), logits)
+    decisions = [{"phase": "B", "unit": "hidden unit 0", "index": 0, "threshold": -0.5, "direction": "below"}]
+    rates = [{"unit": "hidden unit 0", "phase": "B", "rate": -0.2}]
+    row = beyond.first_error(run, ["A", "B"], decisions, rates)
+    e = row["error"]
+    assert (e["kind"], e["count"], e["of"], e["predicted"], e["expected"]) == ("too late", 4, 4, "B", "A")
+    assert e["past"] is False and e["unit_agrees"] is True and e["margin"] == pytest.approx(1.5)
+    assert row["wrong"] == [["B", 4, "B", "A"]] and row["right"] == pytest.approx(3 / 4)
+    early = StringRun(2, inputs, targets, states, np.array([0, 1, 0, 1, 1, 1]), inputs.copy(),
+                      np.array([1, 2, 1, 2, 3, 4]), logits)
+    e = beyond.first_error(early, ["A", "B"], decisions, rates)["error"]
+    assert (e["kind"], e["count"], e["past"], e["unit_agrees"]) == ("too early", 1, False, False)
