@@ -338,3 +338,47 @@ def test_a_late_switch_by_hand():
                       np.array([1, 2, 1, 2, 3, 4]), logits)
     e = beyond.first_error(early, ["A", "B"], decisions, rates)["error"]
     assert (e["kind"], e["count"], e["past"], e["unit_agrees"]) == ("too early", 1, False, False)
+
+
+class LineMaps:
+    """A one-unit network by hand: each A adds 0.1 to x, each B maps x to tanh(5x)."""
+
+    initial = np.zeros(1)
+
+    def step(self, state, a):
+        return state + 0.1 if a == 0 else np.tanh(5 * state)
+
+    def run(self, symbols):
+        out, state = [], self.initial
+        for a in symbols:
+            state = self.step(state, a)
+            out.append(state)
+        return np.array(out)
+
+
+def test_where_a_count_is_lost_by_hand():
+    """After n A's x = 0.1 n; the first B gives tanh(0.5 n): 0.4621, 0.7616, 0.9051, 0.9640 for n = 1..4 (spacing
+    0.0589) and 0.99818, 0.99933 for n = 7, 8 (spread 0.00115, under a tenth of the spacing: lost)."""
+    from lab.explain.runs import collapse
+
+    got = collapse(LineMaps(), [1, 2], 1, 0, [1, 2, 3, 4], [7, 8])
+    assert got["before"] == pytest.approx([0.7, 0.8])
+    assert got["after"] == pytest.approx([np.tanh(3.5), np.tanh(4.0)])
+    assert got["in_range_spacing"] == pytest.approx(np.tanh(2.0) - np.tanh(1.5))
+    assert got["spread"] == pytest.approx(np.tanh(4.0) - np.tanh(3.5)) and got["lost"] is True
+    kept = collapse(LineMaps(), [1, 2], 1, 0, [1, 2, 3, 4], [5, 6])  # tanh(2.5), tanh(3): 0.0084 apart, over 0.0059: kept
+    assert kept["spread"] == pytest.approx(np.tanh(3.0) - np.tanh(2.5)) and kept["lost"] is False
+
+
+def test_runs_agree_when_equal_or_one_apart():
+    from lab.explain.runs import _agreement
+
+    rows = [{"network": 8, "predicted": p} for p in (8, 9, 7, 10, 6, None)]
+    assert _agreement(rows) == (3, 1)
+
+
+def test_a_run_that_never_grows_caps_from_the_first_n():
+    from lab.explain import runs
+
+    rows = [{"n": n, "network": 3, "needed": 2 * n} for n in range(1, 9)]
+    assert runs._cap(rows, 4) == {"from": 1, "length": 3}
