@@ -171,6 +171,11 @@ def test_a_fixed_points_one_step_shrinking_holds_near_it(explained):
         for _ in range(200):  # the printed point, rounded, is pulled onto the fixed point itself
             point = step(point)
         assert np.linalg.norm(step(point) - point) < 1e-9
+        eps = 1e-6  # the Jacobian by central differences of the torch network: the worst one-step shrinking
+        columns = [(step(point + eps * e) - step(point - eps * e)) / (2 * eps) for e in np.eye(len(point))]
+        worst = 1 / np.linalg.norm(np.stack(columns, axis=1), 2)
+        digits = 0 if factor >= 10 else 1
+        assert abs(worst - factor) <= 0.5 * 10 ** -digits + 1e-3 * worst
         rng = np.random.default_rng(0)
         for _ in range(20):
             d = rng.normal(size=point.shape)
@@ -382,3 +387,54 @@ def test_a_run_that_never_grows_caps_from_the_first_n():
 
     rows = [{"n": n, "network": 3, "needed": 2 * n} for n in range(1, 9)]
     assert runs._cap(rows, 4) == {"from": 1, "length": 3}
+
+
+class DriftMaps:
+    """One unit that never stands still: f(h) = h + 0.3 + 0.1 h^2, slowest at h = 0 where it moves 0.3."""
+
+    kind = "srn"
+
+    def step(self, state, a):
+        return state + 0.3 + 0.1 * state ** 2
+
+    def jacobian(self, state, a):
+        return np.array([[1.0 + 0.2 * state[0]]])
+
+
+def test_a_slow_point_must_be_slower_than_the_bar():
+    from lab.explain.path import slow_point
+    from lab.explain.trajectories import StringRun
+
+    states = np.array([[-0.2], [0.1], [0.4]])
+    run = StringRun(3, np.zeros(3), np.zeros(3), states, np.zeros(3), np.zeros(3, int), np.arange(1, 4))
+    found = slow_point(DriftMaps(), run, 0, 0.5)
+    assert found["state"][0] == pytest.approx(0.0, abs=1e-4) and found["speed"] == pytest.approx(0.3, abs=1e-6)
+    assert slow_point(DriftMaps(), run, 0, 0.2) is None
+
+
+def test_a_forget_gate_is_judged_as_it_is_printed():
+    """0.8996 prints as 0.90, so the text must call it keeping (>= 0.9), not 'between keeping and fading'."""
+    from lab.explain.sentences import gate_sentences
+
+    result = {"units": ["cell unit 0"],
+              "rates": [{"unit": "cell unit 0", "phase": "B", "verdict": "counts up"}],
+              "gates": [{"unit": "cell unit 0", "phase": "B", "forget_steady": 0.8996, "forget_end": 0.47,
+                         "input": 0.8}]}
+    text = gate_sentences(result)[0]
+    assert "0.90 during the B's" in text and "keeps its value" in text and "then 0.47 over the last two" in text
+    result["gates"][0]["forget_steady"] = 0.8949
+    assert "between keeping and fading" in gate_sentences(result)[0]
+
+
+def test_a_balance_is_each_phases_own_length_times_its_rate(explained):
+    """'2n B's raise it by 1.94n and 3n C's lower it by 2.03n': 2 x the B rate and 3 x the C rate, as printed."""
+    model, lang, sentences = explained
+    mult = dict(zip(lang.symbols, [1] + list(lang.mult)))
+    checked = 0
+    for s in sentences:
+        rates = dict((p, float(r)) for r, p in re.findall(r"(?:rises|falls) by (\d+\.\d+) per (\w) ", s))
+        for m, p, total in re.findall(r"(\d*)n (\w)'s (?:raise|lower) it by (\d+\.\d+)n", s):
+            assert int(m or 1) == mult[p]
+            assert float(total) == pytest.approx(mult[p] * rates[p], abs=0.0051 * mult[p] + 1e-9)
+            checked += 1
+    assert checked >= (2 if hasattr(model, "lstm") else 0)
