@@ -419,8 +419,9 @@ def test_a_forget_gate_is_judged_as_it_is_printed():
     result = {"units": ["cell unit 0"],
               "rates": [{"unit": "cell unit 0", "phase": "B", "verdict": "counts up"}],
               "gates": [{"unit": "cell unit 0", "phase": "B", "forget_steady": 0.8996, "forget_end": 0.47,
-                         "input": 0.8}]}
+                         "input": 0.8, "output": 0.3, "forget": 0.7}]}
     text = gate_sentences(result)[0]
+    assert "its input gate averages 0.80." in text
     assert "0.90 during the B's" in text and "keeps its value" in text and "then 0.47 over the last two" in text
     result["gates"][0]["forget_steady"] = 0.8949
     assert "between keeping and fading" in gate_sentences(result)[0]
