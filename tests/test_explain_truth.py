@@ -439,3 +439,76 @@ def test_a_balance_is_each_phases_own_length_times_its_rate(explained):
             assert float(total) == pytest.approx(mult[p] * rates[p], abs=0.0051 * mult[p] + 1e-9)
             checked += 1
     assert checked >= (2 if hasattr(model, "lstm") else 0)
+
+
+def test_a_unit_short_of_its_threshold_is_said_to_be_short_of_it():
+    """A too-early switch while the deciding unit is still on its continue side: 'short of', and not accounted for."""
+    from lab.explain.sentences import beyond_sentences
+
+    error = {"position": 9, "phase": "B", "count": 8, "of": 10, "predicted": "A", "expected": "B", "kind": "too early",
+             "unit": "hidden unit 1", "value": 0.49, "threshold": 0.52, "direction": "above", "past": False,
+             "unit_agrees": False, "margin": 1.25, "step_change": -0.1, "saturated": False}
+    result = {"length": 4, "symbols": ["A", "B"], "mult": [2], "common_stop": None,
+              "beyond": [{"n": 5, "right": 0.8, "wrong": [["B", 8, "A", "B"], ["B", 9, "A", "B"]], "error": error}]}
+    text = beyond_sentences(result)[0]
+    assert "hidden unit 1 was 0.49, short of its threshold 0.52" in text
+    assert "does not account for this error" in text and "A ahead by 1.25" in text
+    error.update(value=0.55, past=True, unit_agrees=True)
+    text = beyond_sentences(result)[0]
+    assert "was 0.55, past its threshold 0.52." in text and "does not account" not in text
+
+
+def test_a_lost_count_is_stated_with_the_values_before_and_after():
+    from lab.explain.sentences import run_sentences
+
+    row = {"phase": "B", "unit": "hidden unit 0", "with": None, "threshold": -0.48, "direction": "below",
+           "same": 8, "near": 8, "cap": {"from": 4, "length": 8},
+           "runs": [{"n": n, "needed": 2 * n, "network": min(2 * n, 8), "predicted": min(2 * n, 8)}
+                    for n in range(1, 9)],
+           "collapse": {"ns": [5, 6], "before": [-0.31, 0.74], "after": [0.9954, 0.99996], "in_range_spacing": 0.1,
+                        "spread": 0.0046, "lost": True}}
+    first, cap = run_sentences({"symbols": ["A", "B"], "runs": [row]})
+    assert "lasts 2, 4, 6, 8, 8, 8, 8, 8 for n = 1..8, where 2, 4, 6, 8, 10, 12, 14, 16 are needed" in first
+    assert "until hidden unit 0 falls below -0.48" in first
+    assert "After 5..6 A's hidden unit 0 still reads -0.31, 0.74; after the first B it reads 0.995, 1.000" in cap
+    assert "a spread of 0.005 against at least 0.10" in cap and "erases the count" in cap
+
+
+def torch_gates(model, inputs):
+    """The LSTM's input and forget gates on reading each input, from its weights (torch's order: i, f, g, o)."""
+    k = model.num_hid
+    w_in, w_rec = model.lstm.weight_ih_l0.detach().double(), model.lstm.weight_hh_l0.detach().double()
+    bias = (model.lstm.bias_ih_l0 + model.lstm.bias_hh_l0).detach().double()
+    states, _ = step_states(model, inputs)
+    hidden = np.vstack([np.zeros(k), states[:-1, :k]])
+    z = np.eye(model.out.out_features)[inputs] @ w_in.numpy().T + hidden @ w_rec.numpy().T + bias.numpy()
+    sig = 1 / (1 + np.exp(-z))
+    return sig[:, :k], sig[:, k:2 * k]
+
+
+def test_forget_gates_are_the_networks_own(explained):
+    """'its forget gate averages X during the B's ... then Y over the last two', recomputed from the LSTM's weights
+    over the strings of the training range: X over each phase's symbols but its first and last two, Y over those two."""
+    model, lang, sentences = explained
+    if not hasattr(model, "lstm"):  # an SRN has no gates, and its text names none
+        assert not any("forget gate" in s for s in sentences)
+        return
+    checked = 0
+    for s in sentences:
+        m = re.match(r"While cell unit (\d) counts", s)
+        if not m:
+            continue
+        u = int(m.group(1))
+        for steady, phase, end in re.findall(r"(\d\.\d\d) during the (\w)'s, a leak of \d+% of its value a step, "
+                                             r"then (\d\.\d\d) over the last two", s):
+            p = lang.symbols.index(phase)
+            middle, last = [], []
+            for n in range(1, lang.length + 1):
+                inputs = prefix(lang, n, len(lang.symbols))
+                _, forget = torch_gates(model, inputs)
+                where = [t for t, a in enumerate(inputs) if a == p]
+                middle += [forget[t, u] for t in where[1:-2]]
+                last += [forget[t, u] for t in where[-2:]]
+            assert abs(np.mean(middle) - float(steady)) <= 0.0051 and abs(np.mean(last) - float(end)) <= 0.0051
+            checked += 1
+    assert checked >= 1
