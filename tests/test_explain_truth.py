@@ -109,6 +109,8 @@ def test_run_lengths_are_the_networks_own(explained):
         near = sum(a is not None and b is not None and abs(a - b) <= 1 for a, b in zip(predicted, truth))
         assert (int(p.group(2)), int(p.group(3)), int(p.group(4))) == (same, top, near)
         assert bool(re.search(r"carr(y|ies) the count", sentence)) == (near == top)
+        # an LSTM's count is read off its cells, an SRN's off its hidden units
+        assert re.search(r"From (\w+) unit", sentence).group(1) == ("cell" if hasattr(model, "lstm") else "hidden")
 
 
 def test_every_wrong_position_and_the_deciding_units_side(explained):
@@ -512,3 +514,21 @@ def test_forget_gates_are_the_networks_own(explained):
             assert abs(np.mean(middle) - float(steady)) <= 0.0051 and abs(np.mean(last) - float(end)) <= 0.0051
             checked += 1
     assert checked >= 1
+
+
+class PairMaps:
+    """Two units by hand: the first moves by the second, which stays: (x, y) -> (x + y, y)."""
+
+    def step(self, state, a):
+        return np.array([state[0] + state[1], state[1]])
+
+
+def test_a_counter_map_takes_the_rest_of_the_state_from_the_nearest_seen_value():
+    """Seen: (0, 0.1), (1, 0.2), (2, 0.3). From x = 1.1 the nearest seen x is 1, whose y is 0.2: g(1.1) = 1.3."""
+    from lab.explain.runs import CounterMap
+
+    seen = [[0.0, 0.1], [1.0, 0.2], [2.0, 0.3]]
+    counter = CounterMap(PairMaps(), 0, [0], seen)
+    assert counter(np.array([1.1]))[0] == pytest.approx(1.3)
+    assert counter(np.array([2.4]))[0] == pytest.approx(2.7)
+    assert counter(np.array([-5.0]))[0] == pytest.approx(-4.9)
