@@ -209,6 +209,13 @@ def test_slow_points_move_the_state_as_little_as_the_text_says(explained):
         if not m:
             continue
         a = lang.symbols.index(m.group(1))
+        steps = []  # every step the strings of the training range make under this symbol's map
+        for n in range(1, lang.length + 1):
+            inputs = prefix(lang, n, len(lang.symbols))
+            states, _ = step_states(model, inputs)
+            before = np.vstack([initial_hidden(model).view(1, -1).numpy(), states[:-1]])
+            steps += [np.linalg.norm(states[t] - before[t]) for t in range(len(inputs)) if inputs[t] == a]
+        assert abs(np.median(steps) - float(m.group(4))) <= 0.0051
         point = np.array([float(v) for v in m.group(2).split(", ")])
         speed = np.linalg.norm(one_step(model, point, a) - point)
         # the point is printed to 2 decimals, so its speed there may differ a little from the exact one
