@@ -539,3 +539,55 @@ def test_a_counter_map_takes_the_rest_of_the_state_from_the_nearest_seen_value()
     assert counter(np.array([1.1]))[0] == pytest.approx(1.3)
     assert counter(np.array([2.4]))[0] == pytest.approx(2.7)
     assert counter(np.array([-5.0]))[0] == pytest.approx(-4.9)
+
+
+def test_the_one_step_promise_comes_from_the_norm():
+    """Eigenvalues 0.064 and 0.000 but norm 0.069: one step shrinks at least 1 / 0.069 = 14.5-fold, printed 14."""
+    from lab.explain.sentences import _point_text
+
+    point = {"type": "attracting", "state": [1.0, 0.94], "eigenvalues": [[0.064, 0.0], [0.0, 0.0]], "largest": 0.064,
+             "norm": 0.069}
+    assert "at least 14-fold, the Jacobian's norm being 0.069" in _point_text("A", point)
+    point["norm"] = 1.4
+    text = _point_text("A", point)
+    assert "shrinks" not in text and "up to 1.40-fold" in text
+
+
+def test_the_counters_pool_leaves_out_each_phases_first_symbol():
+    from lab.explain.runs import phase_states
+    from lab.explain.trajectories import StringRun
+
+    inputs = np.array([0, 0, 1, 1, 1, 1])
+    states = np.arange(6.0)[:, None]
+    run = StringRun(2, inputs, inputs, states, inputs, inputs.copy(), np.array([1, 2, 1, 2, 3, 4]))
+    assert np.array(phase_states([run], 1))[:, 0].tolist() == [3.0, 4.0, 5.0]
+    assert np.array(phase_states([run], 0))[:, 0].tolist() == [1.0]
+
+
+def test_the_path_along_a_string_is_the_networks_own(explained):
+    """'hidden unit 0 reads ... after 1..k B's; the local multiplier ... runs m1, m2, ...': the values from torch, the
+    multipliers the largest |eigenvalue| of the torch map's Jacobian (by differences) where each symbol is read."""
+    model, lang, sentences = explained
+    checked = 0
+    for s in sentences:
+        m = re.match(r"Along the string with n = (\d+), (hidden unit \d) reads ([-\d., ]+) after 1\.\.(\d+) (\w)'s; "
+                     r"the local multiplier .* runs ([-\d., ]+?)\. ", s)
+        if not m:
+            continue
+        n, index, symbol = int(m.group(1)), unit_index(model, m.group(2)), m.group(5)
+        values = [float(v) for v in m.group(3).split(", ")]
+        multipliers = [float(v) for v in m.group(6).split(", ")]
+        inputs = prefix(lang, n, len(lang.symbols))
+        states, _ = step_states(model, inputs)
+        before = np.vstack([initial_hidden(model).view(1, -1).numpy(), states[:-1]])
+        where = [t for t, a in enumerate(inputs) if lang.symbols[a] == symbol]
+        assert len(where) == int(m.group(4)) == len(values) == len(multipliers)
+        for t, value, mult in zip(where, values, multipliers):
+            assert abs(states[t, index] - value) <= 0.0051
+            eps = 1e-6
+            a = inputs[t]
+            jac = np.stack([(one_step(model, before[t] + eps * e, a) - one_step(model, before[t] - eps * e, a))
+                            / (2 * eps) for e in np.eye(len(before[t]))], axis=1)
+            assert abs(np.max(np.abs(np.linalg.eigvals(jac))) - mult) <= 0.0051
+        checked += 1
+    assert checked == (len(lang.symbols) if hasattr(model, "rnn") else 0)
