@@ -591,3 +591,18 @@ def test_the_path_along_a_string_is_the_networks_own(explained):
             assert abs(np.max(np.abs(np.linalg.eigvals(jac))) - mult) <= 0.0051
         checked += 1
     assert checked == (len(lang.symbols) if hasattr(model, "rnn") else 0)
+
+
+def test_an_lstms_counter_candidates_are_its_cells():
+    """Both the hidden unit and the cell separate the switch; with cells_only the cell alone is a candidate."""
+    from lab.explain.counters import switch_candidates
+    from lab.explain.trajectories import StringRun
+
+    class OneCell:
+        kind, hid = "lstm", 1
+
+    inputs = np.array([0, 1, 1, 1])
+    states = np.array([[0.9, 2.0], [0.8, 1.5], [0.6, 1.0], [-0.5, -0.4]])
+    run = StringRun(1, inputs, inputs, states, inputs, inputs.copy(), np.array([1, 1, 2, 3]))
+    assert [c[0] for c in switch_candidates(OneCell(), [run], 1, cells_only=True)] == ["cell unit 0"]
+    assert sorted(c[0] for c in switch_candidates(OneCell(), [run], 1)) == ["cell unit 0", "hidden unit 0"]
