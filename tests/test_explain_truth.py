@@ -173,9 +173,7 @@ def test_a_fixed_points_one_step_shrinking_holds_near_it(explained):
         for _ in range(200):  # the printed point, rounded, is pulled onto the fixed point itself
             point = step(point)
         assert np.linalg.norm(step(point) - point) < 1e-9
-        eps = 1e-6  # the Jacobian by central differences of the torch network: the worst one-step shrinking
-        columns = [(step(point + eps * e) - step(point - eps * e)) / (2 * eps) for e in np.eye(len(point))]
-        worst = 1 / np.linalg.norm(np.stack(columns, axis=1), 2)
+        worst = 1 / np.linalg.norm(torch_jacobian(model, point, a), 2)  # the worst one-step shrinking
         digits = 0 if factor >= 10 else 1
         assert abs(worst - factor) <= 0.5 * 10 ** -digits + 1e-3 * worst
         rng = np.random.default_rng(0)
@@ -199,6 +197,12 @@ def one_step(model, state, a):
         k = model.num_hid
         _, (h, c) = model.lstm(x, (s[:k].view(1, 1, -1), s[k:].view(1, 1, -1)))
         return np.concatenate([h.view(-1).numpy(), c.view(-1).numpy()])
+
+
+def torch_jacobian(model, state, a, eps=1e-6):
+    """d next state / d state of the torch network on symbol ``a``, by central differences."""
+    return np.stack([(one_step(model, state + eps * e, a) - one_step(model, state - eps * e, a)) / (2 * eps)
+                     for e in np.eye(len(state))], axis=1)
 
 
 def test_slow_points_move_the_state_as_little_as_the_text_says(explained):
@@ -584,10 +588,7 @@ def test_the_path_along_a_string_is_the_networks_own(explained):
         assert len(where) == int(m.group(4)) == len(values) == len(multipliers)
         for t, value, mult in zip(where, values, multipliers):
             assert abs(states[t, index] - value) <= 0.0051
-            eps = 1e-6
-            a = inputs[t]
-            jac = np.stack([(one_step(model, before[t] + eps * e, a) - one_step(model, before[t] - eps * e, a))
-                            / (2 * eps) for e in np.eye(len(before[t]))], axis=1)
+            jac = torch_jacobian(model, before[t], inputs[t])
             assert abs(np.max(np.abs(np.linalg.eigvals(jac))) - mult) <= 0.0051
         checked += 1
     assert checked == (len(lang.symbols) if hasattr(model, "rnn") else 0)
