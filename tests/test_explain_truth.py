@@ -41,12 +41,22 @@ def explained(request, tmp_path_factory):
     return model.double().eval(), lang, sentences
 
 
-def step_states(model, inputs):
-    """Per input: the whole state (h, or h then c) and the predicted symbol, stepping the torch module."""
+def step_states(model, inputs, more=None):
+    """Per input: the whole state (h, or h then c) and the predicted symbol, stepping the torch module.
+
+    With ``more`` (a function of the predictions so far), the inputs go on with the symbol it returns until it
+    returns None: a run read one symbol at a time.
+    """
     states, predictions = [], []
     h = c = None
+    inputs = list(inputs)
     with torch.no_grad():
-        for a in inputs:
+        t = 0
+        while t < len(inputs) or (more is not None and more(predictions) is not None):
+            if t == len(inputs):
+                inputs.append(more(predictions))
+            a = inputs[t]
+            t += 1
             x = torch.zeros(1, 1, model.out.out_features, dtype=torch.float64)
             x[0, 0, a] = 1.0
             if hasattr(model, "lstm"):
@@ -80,11 +90,14 @@ def prefix(lang, n, phase):
 def own_run(model, lang, n, phase, cap=80):
     """B's (or C's) the torch network reads after the true prefix before it predicts another symbol."""
     base = prefix(lang, n, phase)
-    for k in range(1, cap):
-        _, predictions = step_states(model, base + [phase] * k)
-        if predictions[-1] != phase:
-            return k
-    return None
+
+    def more(predictions):  # another of the phase's symbols while the network still predicts one
+        read = len(predictions) - len(base)
+        return phase if read < 1 or (predictions[-1] == phase and read < cap - 1) else None
+
+    _, predictions = step_states(model, base, more)
+    read = len(predictions) - len(base)
+    return read if predictions[-1] != phase else None
 
 
 def numbers(text):
