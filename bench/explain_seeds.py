@@ -1,6 +1,6 @@
 """Check seq_explain's sentences against the default networks of several seeds, and tabulate their run lengths.
 
-    python3 bench/explain_seeds.py --seeds 0 1 2 3 4 5 --out /tmp/nets     # trains what is missing, then checks
+    python3 bench/explain_seeds.py --seeds 0 1 2 3 4 5 --out NETS     # trains into NETS what is missing, then checks
 
 For each seed it trains (unless ``--out`` already holds them) the default
 SRN on a^n b^2n and the default LSTM-3 on a^n b^2n c^3n with seq_train.py,

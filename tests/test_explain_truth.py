@@ -326,7 +326,7 @@ def test_tiny_turning_eigenvalues_are_not_called_oscillating():
 
 
 def test_a_unit_is_past_its_threshold_on_the_side_where_its_rule_switches():
-    from lab.explain.runs import on_switch_side
+    from lab.explain.counters import on_switch_side
 
     assert on_switch_side(-0.55, {"threshold": -0.48, "direction": "below"})
     assert not on_switch_side(-0.40, {"threshold": -0.48, "direction": "below"})

@@ -15,6 +15,8 @@ wrong deterministic position is listed, not only the first.
 """
 import numpy as np
 
+from lab.explain.counters import on_switch_side
+
 SATURATED = 0.2  # a step change under this share of the in-range rate counts as a saturated counter
 
 
@@ -35,7 +37,7 @@ def first_error(run, symbols, decisions, rates):
     before = float(run.states[t - 1, decision["index"]]) if t > 0 else value
     rate = next((r["rate"] for r in rates if r["unit"] == decision["unit"] and r["phase"] == symbols[phase]), None)
     saturated = rate is not None and abs(rate) >= 1e-9 and abs(value - before) < SATURATED * abs(rate)
-    past = value > decision["threshold"] if decision["direction"] == "above" else value < decision["threshold"]
+    past = on_switch_side(value, decision)
     switched = predicted != phase
     return {"n": run.n, "right": share, "wrong": every_error(run, symbols), "error": {
         "position": t, "phase": symbols[phase], "count": int(run.step[t]), "of": int((run.phase == phase).sum()),

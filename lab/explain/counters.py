@@ -94,43 +94,18 @@ def best_threshold(values, switch):
     return best[1]
 
 
-def decisions(maps, runs, symbols, cells_only=False):
-    """For each phase p >= 1, the unit whose value decides between continuing and switching; a list of dicts.
-
-    With ``cells_only`` the search looks at an LSTM's cell units alone (the units that hold a count).
-    """
-    rows = []
-    for phase in range(1, len(symbols)):
-        values, switch, right = [], [], []
-        for run in runs:
-            where = run.phase == phase
-            values.append(run.states[where])
-            switch.append(run.last_in_phase[where])
-            right.append(run.predicted[where] == run.targets[where])
-        values, switch, right = np.vstack(values), np.concatenate(switch), np.concatenate(right)
-        then = symbols[phase + 1] if phase + 1 < len(symbols) else symbols[0]
-        best = None
-        for label, index in units(maps):
-            if cells_only and not label.startswith("cell"):
-                continue
-            acc, gap, threshold, direction = best_threshold(values[:, index], switch)
-            if best is None or (acc, gap) > (best["separates"], best["gap"]):
-                best = {"unit": label, "index": index, "threshold": threshold, "direction": direction,
-                        "separates": acc, "gap": gap}
-        rows.append({"phase": symbols[phase], "then": then, "network_right": float(right.mean()),
-                     "positions": int(len(switch)), **best})
-    return rows
+def on_switch_side(value, decision):
+    """True where ``value`` of the deciding unit lies on the side of its threshold where the network switches."""
+    if decision["direction"] == "above":
+        return value > decision["threshold"]
+    return value < decision["threshold"]
 
 
-NEAR_BEST = 0.05  # a unit separating the switch within this share of the best unit is a candidate counter
-
-
-def switch_candidates(maps, runs, phase, cells_only=False):
-    """The units whose threshold separates the switch of phase ``phase`` about as well as any (within NEAR_BEST).
+def unit_thresholds(maps, runs, phase, cells_only=False):
+    """Every unit's best threshold between continuing and switching in phase ``phase`` (``best_threshold``).
 
     A list of (label, index, decision), decision a dict of threshold,
-    direction, separates and gap (see ``best_threshold``); ``cells_only``
-    keeps an LSTM's cell units alone.
+    direction, separates and gap; ``cells_only`` keeps an LSTM's cell units.
     """
     values = np.vstack([run.states[run.phase == phase] for run in runs])
     switch = np.concatenate([run.last_in_phase[run.phase == phase] for run in runs])
@@ -140,6 +115,31 @@ def switch_candidates(maps, runs, phase, cells_only=False):
             continue
         acc, gap, threshold, direction = best_threshold(values[:, index], switch)
         found.append((label, index, {"threshold": threshold, "direction": direction, "separates": acc, "gap": gap}))
+    return found
+
+
+def decisions(maps, runs, symbols):
+    """For each phase p >= 1, the unit whose value decides between continuing and switching; a list of dicts."""
+    rows = []
+    for phase in range(1, len(symbols)):
+        right = np.concatenate([(run.predicted == run.targets)[run.phase == phase] for run in runs])
+        then = symbols[phase + 1] if phase + 1 < len(symbols) else symbols[0]
+        best = None
+        for label, index, d in unit_thresholds(maps, runs, phase):
+            if best is None or (d["separates"], d["gap"]) > (best["separates"], best["gap"]):
+                best = {"unit": label, "index": index, **d}
+        rows.append({"phase": symbols[phase], "then": then, "network_right": float(right.mean()),
+                     "positions": int(len(right)), **best})
+    return rows
+
+
+NEAR_BEST = 0.05  # a unit separating the switch within this share of the best unit is a candidate counter
+
+
+def switch_candidates(maps, runs, phase, cells_only=False):
+    """The units whose threshold separates the switch of phase ``phase`` about as well as any (within NEAR_BEST):
+    a list of (label, index, decision) as ``unit_thresholds`` gives them."""
+    found = unit_thresholds(maps, runs, phase, cells_only)
     top = max(d["separates"] for _, _, d in found)
     return [c for c in found if c[2]["separates"] >= top - NEAR_BEST]
 

@@ -6,26 +6,28 @@ its run length is how many of them it reads before it first predicts
 something other than p (the true length is m_p n). This is the network's
 own answer, measured, not derived from the analysis.
 
-Counter model. The count is read off one unit x (the unit that decides the
-switch in the training range). Under p's symbol, x moves by a map of one
-variable, x -> g(x), taken from the pairs (x after the k-th symbol, x after
-the (k+1)-th) seen in the training range: straight segments between them,
-continued beyond them by the line through the outermost EDGE_PAIRS pairs
-(there the slope is the share of x one symbol keeps, the intercept what it
-adds). From the unit's value after the phase's first symbol, g is applied
-until x crosses the threshold; the number of symbols read then is the
-predicted run length. Where it agrees with the network's own run length, the
-one unit and its map are the mechanism; where it does not, they are not all
-of it, and the text says so.
+Counter model. The count is read off one unit x (or, for an LSTM, a
+counting cell and a second cell beside it). Under p's symbol, x moves by
+g(x): the network's own map applied to the state seen in the training range
+(from the phase's second symbol on) whose value of x is nearest, with x set
+in it, so the rest of the state is what goes with that count. From x after
+the phase's first symbol, g is applied until the deciding unit crosses its
+threshold; the number of symbols read then is the predicted run length. Of
+the candidate units, the one whose prediction agrees best with the
+network's own runs is kept, with how many are equal and within one symbol.
+Where it agrees, the unit and its map are the mechanism; where it does not,
+they are not all of it, and the text says so.
 
 Collapse. Where the run length stops growing with n (the same for every n
-from some point on), the strings' states are compared position by position
-at the start of the phase: the first position where they lie closer than
-LOST x the in-range spacing is where the difference between those n is lost.
+from some point on), the counter's values after the previous phase and
+after the phase's first symbol are compared for those n: a spread under
+LOST x the smallest in-range spacing between neighbouring n means the first
+symbol erased the difference between them.
 """
 import numpy as np
 
-EDGE_PAIRS = 3  # pairs at each end whose straight line continues the map past the range
+from lab.explain.counters import on_switch_side
+
 LOST = 0.1  # states closer than this share of the in-range spacing no longer tell n apart
 
 
@@ -80,13 +82,6 @@ def phase_states(runs, phase):
     """The states within phase ``phase`` of the runs, from its second symbol on (the first comes from the
     phase before)."""
     return [run.states[t] for run in runs for t in np.nonzero((run.phase == phase) & (run.step > 1))[0]]
-
-
-def on_switch_side(value, decision):
-    """True where ``value`` of the deciding unit lies on the side of its threshold where the network switches."""
-    if decision["direction"] == "above":
-        return value > decision["threshold"]
-    return value < decision["threshold"]
 
 
 def predict_run(entry, counter, decision, cap):
