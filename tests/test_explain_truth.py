@@ -620,3 +620,17 @@ def test_an_lstms_counter_candidates_are_its_cells():
     run = StringRun(1, inputs, inputs, states, inputs, inputs.copy(), np.array([1, 1, 2, 3]))
     assert [c[0] for c in switch_candidates(OneCell(), [run], 1, cells_only=True)] == ["cell unit 0"]
     assert sorted(c[0] for c in switch_candidates(OneCell(), [run], 1)) == ["cell unit 0", "hidden unit 0"]
+
+
+def test_a_decision_counts_the_positions_of_its_phase(explained):
+    """'separates all the 20 positions after a B in strings with n = 1..4': 2 (1 + 2 + 3 + 4) B's."""
+    model, lang, sentences = explained
+    mult = dict(zip(lang.symbols, [1] + list(lang.mult)))
+    checked = 0
+    for s in sentences:
+        m = re.search(r"the (\d+) positions after a (\w) in strings with n = 1\.\.(\d+)", s)
+        if m:
+            top = int(m.group(3))
+            assert int(m.group(1)) == mult[m.group(2)] * top * (top + 1) // 2
+            checked += 1
+    assert checked >= 1
