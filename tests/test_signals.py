@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import default_signals
+from lab.common import errors
 from lab.common.errors import Terminated, UserError, run_main
 from lab.recurrent.settings import EXPLAIN_MAX_LENGTH, ExplainSettings
 
@@ -78,6 +79,29 @@ def test_run_main_gives_each_ending_its_status(capsys):
     assert run_main(terminated) == 143 and capsys.readouterr().err == "terminated\n"
     assert run_main(lambda argv: 7) == 7
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # put back after an in-process run
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGTERM, Terminated), (signal.SIGINT, KeyboardInterrupt)])
+def test_a_signal_inside_a_deferred_block_is_raised_as_the_block_ends(signum, raised):
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, errors._terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    reached = []
+    try:
+        with pytest.raises(raised):
+            with errors.signals_deferred():
+                signal.raise_signal(signum)
+                reached.append("the rest of the block")
+            reached.append("past the block")
+        assert reached == ["the rest of the block"]
+        assert signal.getsignal(signal.SIGTERM) is errors._terminate  # the handlers are back as they were
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with errors.signals_deferred():
+            reached.append("a quiet block")
+        assert reached[-1] == "a quiet block"
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 def test_seq_explain_length_has_a_stated_bound(tmp_path):

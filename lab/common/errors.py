@@ -9,6 +9,7 @@ script then ends without the interpreter's slow teardown, so that a Ctrl-C
 in its last moments still gives 130 and one line (see ``finish``).
 """
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -84,6 +85,28 @@ def threading_main():
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold back Ctrl-C and SIGTERM for the block (such as starting a child process, which a signal arriving halfway
+    would leave running with no one to stop it); one that arrived is raised as the block ends."""
+    if not threading_main():
+        yield
+        return
+    arrived, before = [], {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        before[signum] = signal.getsignal(signum)
+        if callable(before[signum]):
+            signal.signal(signum, lambda number, frame: arrived.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            if callable(handler):
+                signal.signal(signum, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])
 
 
 def run_main(main, argv=None):

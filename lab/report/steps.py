@@ -13,6 +13,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from lab.common.errors import signals_deferred
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project folder, where the commands are
 QUICK = {  # what --quick changes, per command: a short first look, not the lab's results
     "kuzu_main.py": ["--epochs", "1"],
@@ -103,14 +105,17 @@ def run_step(step, folder, env):
     try:
         os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
         with open(os.path.join(folder, "logs", step.name + ".txt"), "w", encoding="utf-8") as log:
-            done = subprocess.Popen([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder, env=env,
-                                    stdout=log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    encoding="utf-8", errors="replace")  # its messages, whatever the locale
+            done = None
             try:
+                with signals_deferred():  # a signal halfway through starting the step would leave it running alone
+                    done = subprocess.Popen([sys.executable, os.path.join(ROOT, script), *rest], cwd=folder,
+                                            env=env, stdout=log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                            encoding="utf-8", errors="replace")  # its messages, whatever the locale
                 errors = done.communicate()[1]
             except BaseException:  # Ctrl-C or SIGTERM: the step stops with the report, not after it
-                done.kill()
-                done.wait()
+                if done is not None:
+                    done.kill()
+                    done.wait()
                 raise
             log.write(errors)
     except OSError as err:
