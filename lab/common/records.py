@@ -7,6 +7,7 @@ written and the results. The report and the benchmark scripts read these
 files instead of the printed text. Records are written atomically.
 """
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -40,16 +41,14 @@ def cpu_name():
 
 
 def versions():
-    """Python's and the libraries' versions."""
+    """Python's and the libraries' versions, as installed (read from the packages' metadata, so that a command does
+    not import a library it does not use just to name its version)."""
     found = {"python": platform.python_version()}
     for name in ("torch", "torchvision", "numpy", "matplotlib"):
-        module = sys.modules.get(name)
-        if module is None:
-            try:
-                module = __import__(name)
-            except ImportError:
-                continue
-        found[name] = getattr(module, "__version__", "?")
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
     return found
 
 
