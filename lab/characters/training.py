@@ -50,13 +50,12 @@ def smoothed_nll(log_probs, labels, smoothing=0.0):
     """The batch's mean loss with label smoothing ``smoothing`` (0: the course's nll_loss).
 
     The target puts 1 - smoothing on the true class and spreads smoothing
-    evenly over all classes, so the loss per image is
-    (1 - smoothing) * -log p[label] + smoothing * mean over classes of -log p.
+    evenly over all classes (torch's own label smoothing; the models give
+    log-probabilities, which its log-softmax leaves as they are).
     """
-    loss = F.nll_loss(log_probs, labels)
-    if smoothing:
-        loss = (1 - smoothing) * loss - smoothing * log_probs.mean()
-    return loss
+    if not smoothing:
+        return F.nll_loss(log_probs, labels)
+    return F.cross_entropy(log_probs, labels, label_smoothing=smoothing)
 
 
 class WeightAverage:
