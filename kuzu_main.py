@@ -27,7 +27,7 @@ from lab.characters.training import SCHEDULES, VIEW_MOVES, WeightAverage, check_
 from lab.common.records import Record
 from lab.common.errors import UserError, run_main
 from lab.common.files import ensure_folder, refuse_file
-from lab.common.locks import exclusive
+from lab.common.locks import held
 from lab.common.options import number, positive, seed_number
 from lab.common.compute import pick_device, seed_everything, torch_threads
 from lab.common.threads import ThreadChooser, candidate_counts
@@ -324,7 +324,7 @@ def main(argv=None):
     check_outputs(settings)
     device = pick_device(settings.device, settings.no_cuda)
     record = Record("kuzu_main.py", argv, settings.as_config())
-    lock = exclusive(settings.save + ".lock", settings.save) if settings.save else contextlib.nullcontext()
+    lock = held(settings.save + ".lock", settings.save) if settings.save else contextlib.nullcontext()
     with lock, torch_threads(settings.threads):
         saved, results = run(settings, device)
     record.results.update(results)

@@ -24,7 +24,7 @@ from lab.recurrent.languages import LANGS
 from lab.common.records import Record
 from lab.common.errors import Terminated, interrupted_status, run_main
 from lab.common.files import ensure_folder, refuse_file
-from lab.common.locks import exclusive
+from lab.common.locks import held
 from lab.common.options import number, positive, seed_number
 from lab.common.figures import pyplot, save_figure
 from lab.common.compute import seed_everything, torch_threads
@@ -143,7 +143,7 @@ def main(argv=None):
     ensure_folder(settings.out_path)  # fail now rather than at the first checkpoint
     record = Record("seq_train.py", argv, settings.as_config())
     name = series_name(lang.tag, settings.model, settings.hid)
-    with exclusive(os.path.join(settings.out_path, name + ".lock"), f"{name}_<k>.pth in {settings.out_path}"), \
+    with held(os.path.join(settings.out_path, name + ".lock"), f"{name}_<k>.pth in {settings.out_path}"), \
             torch_threads(settings.threads):
         results = run(settings, lang)
     if isinstance(results, int):  # stopped by Ctrl-C (130) or SIGTERM (143)

@@ -2,7 +2,6 @@
 checkpoints, littering, and two runs writing the same files. Every case: a clear message, a non-zero exit,
 no traceback, and nothing written earlier damaged.
 """
-import json
 import os
 import subprocess
 import sys
@@ -235,32 +234,6 @@ def test_a_failed_download_leaves_no_folders(tmp_path):
     done = run_script("kuzu_main.py", "--net", "lin", "--data", str(wrong), "--plot-dir", str(tmp_path / "plot"))
     assert done.returncode == 1 and "KMNIST not found" in done.stderr and "Traceback" not in done.stderr
     assert not wrong.exists() and not (tmp_path / "plot").exists()
-
-
-def _lock(path, pid):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import socket
-
-    path.write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "command": "seq_train.py --lang anbn"}))
-
-
-def test_a_second_run_on_the_same_checkpoints_is_refused(tmp_path, capsys):
-    _lock(tmp_path / "net" / "anbn_srn2.lock", os.getpid())  # a live process holds it
-    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "1", "--out_path", str(tmp_path / "net"),
-                                       "--plot_path", str(tmp_path / "plot")])
-    err = capsys.readouterr().err
-    assert status == 1 and f"process {os.getpid()} (seq_train.py --lang anbn)" in err and "anbn_srn2.lock" in err
-    assert os.listdir(tmp_path / "net") == ["anbn_srn2.lock"]
-
-
-def test_a_stale_lock_is_taken_over(tmp_path, capsys):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    _lock(tmp_path / "net" / "anbn_srn2.lock", dead.pid)
-    status = run_main(seq_train.main, ["--lang", "anbn", "--epoch", "1", "--candidates", "1", "--out_path",
-                                       str(tmp_path / "net"), "--plot_path", str(tmp_path / "plot")])
-    assert status == 0, capsys.readouterr().err
-    assert sorted(os.listdir(tmp_path / "net")) == ["anbn_srn2.json", "anbn_srn2_1.pth"]
 
 
 def test_running_out_of_memory_is_a_sentence(capsys):
