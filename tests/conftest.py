@@ -1,7 +1,12 @@
 """Shared test fixtures: small synthetic KMNIST files in the real IDX format."""
+import contextlib
 import gzip
+import importlib
+import io
 import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -152,7 +157,6 @@ def make_noisy_kmnist(root, train=300, test=100, seed=0):
                                                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
 
 
-import io  # noqa: E402  (the helpers below were added after the fixtures)
 
 
 class LineHook(io.StringIO):
@@ -177,11 +181,42 @@ class LineHook(io.StringIO):
 
 def run_command(main, argv, on_line=None):
     """Run a command's ``main(argv)`` in-process as its command line would; returns (exit status, stdout, stderr)."""
-    import contextlib
-
     from lab.common.errors import run_main
 
     out, err = LineHook(on_line), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = run_main(main, argv)
     return status, out.getvalue(), err.getvalue()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_script(argv, cwd=None, env=None):
+    """``python3 SCRIPT FLAGS...`` for a command of the lab, run in-process in ``cwd`` (the project's folder by
+    default), without the two to four seconds a new Python spends loading torch: for tests of what a command does,
+    not of its process (signals, start-up and exit have tests of their own with real processes). Returns a
+    subprocess.CompletedProcess; argparse's refusals give status 2 as on the command line. ``env``: environment
+    variables to set for the run (None: to remove)."""
+    from lab.common.errors import run_main
+
+    script = os.path.basename(argv[0])
+    module = importlib.import_module(os.path.splitext(script)[0])
+    out, err, before, argv_before = io.StringIO(), io.StringIO(), os.getcwd(), sys.argv
+    environ_before = dict(os.environ)
+    for name, value in (env or {}).items():
+        os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+    os.chdir(cwd or ROOT)
+    sys.argv = [script, *map(str, argv[1:])]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = run_main(module.main, sys.argv[1:])
+            except SystemExit as done:  # argparse's --help and refusals
+                status = done.code if isinstance(done.code, int) else int(done.code is not None)
+    finally:
+        os.chdir(before)
+        sys.argv = argv_before
+        os.environ.clear()
+        os.environ.update(environ_before)
+    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())

@@ -3,8 +3,8 @@ import contextlib
 import io
 import os
 import re
-import subprocess
-import sys
+
+from conftest import run_script
 
 import pytest
 import torch
@@ -195,16 +195,14 @@ def test_bad_data_file_names_the_file_and_the_line(content, message, tmp_path, c
 
 def test_missing_data_file_exits_with_a_message_and_no_traceback(tmp_path):
     missing = tmp_path / "nope.csv"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "check_main.py"), "--data", str(missing)],
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = run_script(["check_main.py", "--data", str(missing)], cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr == f"error: {missing}: no such file\n"
     assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_bad_flag_choice_is_refused_by_argparse_without_a_traceback(tmp_path):
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "check_main.py"), "--act", "relu"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = run_script(["check_main.py", "--act", "relu"], cwd=tmp_path)
     assert done.returncode == 2
     assert "invalid choice: 'relu'" in done.stderr and "Traceback" not in done.stderr
 

@@ -9,13 +9,12 @@ fixed points are known in closed form.
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import run_script
 from lab.explain import counters, fixed_points
 from lab.explain.analysis import explain
 from lab.explain.maps import StateMaps
@@ -233,9 +232,8 @@ def trained_lstm(tmp_path_factory):
     from seq_models import load_checkpoint
 
     out = tmp_path_factory.mktemp("lstm")
-    done = subprocess.run([sys.executable, "seq_train.py", "--lang", "anb2nc3n", "--model", "lstm", "--hid", "3",
-                           "--epoch", "10", "--out_path", str(out), "--plot_path", str(out / "plot")],
-                          cwd=ROOT, capture_output=True, text=True)
+    done = run_script(["seq_train.py", "--lang", "anb2nc3n", "--model", "lstm", "--hid", "3",
+                           "--epoch", "10", "--out_path", str(out), "--plot_path", str(out / "plot")])
     assert done.returncode == 0, done.stderr
     return load_checkpoint(str(out / "anb2nc3n_lstm3_10.pth"))[0]
 
@@ -289,8 +287,8 @@ def test_seq_explain_end_to_end(tmp_path):
     config = {"model": "srn", "num_input": 2, "num_hid": 2, "num_out": 2, "lang": "anb2n", "embed": False,
               "length": 4}
     save_checkpoint(str(tmp_path / "anb2n_srn2_10.pth"), model, config, seen=10000)
-    done = subprocess.run([sys.executable, "seq_explain.py", "--lang", "anb2n", "--out_path", str(tmp_path),
-                           "--plot_path", str(tmp_path / "plot")], cwd=ROOT, capture_output=True, text=True)
+    done = run_script(["seq_explain.py", "--lang", "anb2n", "--out_path", str(tmp_path),
+                           "--plot_path", str(tmp_path / "plot")])
     assert done.returncode == 0, done.stderr
     record = json.loads((tmp_path / "plot" / "anb2n_srn2_explain.json").read_text())
     for sentence in record["results"]["sentences"]:
@@ -305,8 +303,8 @@ def test_seq_explain_refuses_a_language_it_cannot_explain(tmp_path):
     config = {"model": "srn", "num_input": 7, "num_hid": 4, "num_out": 7, "lang": "reber", "embed": False,
               "length": 5}
     save_checkpoint(str(tmp_path / "reber_srn4_10.pth"), model, config, seen=10000)
-    done = subprocess.run([sys.executable, "seq_explain.py", "--lang", "reber", "--out_path", str(tmp_path),
-                           "--plot_path", str(tmp_path / "plot")], cwd=ROOT, capture_output=True, text=True)
+    done = run_script(["seq_explain.py", "--lang", "reber", "--out_path", str(tmp_path),
+                           "--plot_path", str(tmp_path / "plot")])
     assert done.returncode == 1 and "counting languages" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -321,8 +319,8 @@ def test_seq_explain_flags_pick_what_their_help_says(tmp_path):
                     seen=10000)
 
     def run(*flags):
-        done = subprocess.run([sys.executable, "seq_explain.py", "--out_path", str(tmp_path), "--plot_path",
-                               str(tmp_path / "plot"), *flags], cwd=ROOT, capture_output=True, text=True)
+        done = run_script(["seq_explain.py", "--out_path", str(tmp_path), "--plot_path",
+                               str(tmp_path / "plot"), *flags])
         name = "anb2nc3n_lstm3" if "lstm" in flags else "anb2n_srn2"
         path = tmp_path / "plot" / f"{name}_explain.json"
         return done, (json.loads(path.read_text()) if done.returncode == 0 else None)

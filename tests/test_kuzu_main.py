@@ -1,28 +1,22 @@
 """kuzu_main.py end to end on synthetic KMNIST, and NetLin on the real data when present."""
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
 from PIL import Image
 
+from conftest import run_script
 from kuzu import load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_kuzu(*flags, env_data=None, device="cpu"):
-    """Run kuzu_main.py on the CPU (where its numbers repeat exactly) unless ``device`` says otherwise."""
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")  # one thread: the same numbers on every run
-    env.pop("KMNIST_DATA", None)
-    if env_data:
-        env["KMNIST_DATA"] = env_data
+    """Run kuzu_main.py (in-process) on the CPU, where its numbers repeat exactly, unless ``device`` says otherwise."""
     if device:
         flags = (*flags, "--device", device)
-    return subprocess.run([sys.executable, os.path.join(ROOT, "kuzu_main.py"), *flags],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    return run_script(["kuzu_main.py", *flags], env={"KMNIST_DATA": env_data})
 
 
 def test_one_epoch_prints_the_course_format_and_writes_plots(synthetic_kmnist, tmp_path):

@@ -4,7 +4,6 @@ no traceback, and nothing written earlier damaged.
 """
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from lab.common.files import atomic_torch_save
 import seq_plot
 import seq_train
 from lab.common.checkpoints import CheckpointError, save_checkpoint
-from conftest import make_kmnist, write_idx
+from conftest import make_kmnist, run_script as run_in_process, write_idx
 from kuzu import build_model as build_kuzu, load_checkpoint as load_kuzu, model_settings, save_kuzu_checkpoint
 from lab.common.errors import UserError, run_main
 from seq_models import build_model, save_checkpoint as save_seq
@@ -31,9 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ_CONFIG = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anb2n", embed=False, length=4)
 
 
-def run_script(*argv, timeout=120):
-    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1"))
+def run_script(*argv, timeout=None):
+    """A command of the lab, in-process (conftest.run_script)."""
+    return run_in_process(argv)
 
 
 def good_lin_checkpoint(path):

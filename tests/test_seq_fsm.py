@@ -7,8 +7,6 @@ traceback.
 """
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -25,7 +23,7 @@ from reber import ReberLanguage
 from lab.common.errors import run_main
 from lab.recurrent.tracing import gather
 from seq_models import build_model, save_checkpoint
-from conftest import is_jpeg
+from conftest import is_jpeg, run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -260,7 +258,6 @@ def test_broken_checkpoint_and_command_line_exit_cleanly(tmp_path):
     for argv, code, text in ((["--checkpoint", str(junk)], 1, "not a readable checkpoint"),
                              (["--out_path", str(tmp_path / "none")], 1, "no checkpoint"),
                              (["--states", "many"], 2, "'many' is not a whole number")):
-        proc = subprocess.run([sys.executable, "seq_fsm.py", *argv], cwd=ROOT, capture_output=True, text=True,
-                              timeout=60)
+        proc = run_script(["seq_fsm.py", *argv])
         assert proc.returncode == code and text in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import seq_train
-from conftest import default_signals, interrupt
+from conftest import default_signals, interrupt, run_script
 from lab.common.errors import run_main
 from lab.recurrent.series import RESUME_SETTINGS
 from lab.recurrent.settings import TrainSettings
@@ -104,13 +104,11 @@ def test_bad_input_gives_message_and_nonzero_exit(argv, message, capsys, tmp_pat
 
 
 def test_bad_input_from_the_command_line_has_no_traceback():
-    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "anb2n", "--length", "0"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = run_script(["seq_train.py", "--lang", "anb2n", "--length", "0"])
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: --length (largest n) must be at least 1")
     assert "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "seq_train.py", "--lang", "reber", "--length", "-1"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = run_script(["seq_train.py", "--lang", "reber", "--length", "-1"])
     assert proc.returncode == 2 and "argument --length: must be at least 0, got -1" in proc.stderr
     assert "Traceback" not in proc.stderr
 
