@@ -10,6 +10,7 @@ and a total, and writes the marks as JSON (DIR/autograder.json, or
 --record PATH). The written questions are listed as marked by a person.
 What is checked, and how to change the thresholds: docs/teaching.md.
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import sys
 import time

@@ -9,6 +9,7 @@ Training is full batch (all 9 items each epoch) with Adam and stops once
 A run whose loss stops improving for --patience epochs short of 100% starts
 again from new random weights, at most --restarts times.
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import os
 import sys

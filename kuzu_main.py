@@ -7,6 +7,7 @@ every epoch, then the most-confused pairs, the parameter count and the wall
 time; saves a confusion heatmap, a grid of test examples and the training
 curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import contextlib
 import os

@@ -20,6 +20,7 @@ does not agree with what it describes (an explanation and its network). A
 step that fails is reported in its section and the rest goes on; the exit
 status is 1 when any step failed.
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import datetime
 import os

@@ -15,6 +15,7 @@ for two hidden units, ``_flow.jpg`` (each symbol's map) and ``_space.jpg``
 (the strings in the hidden space with the decision line), and writes the
 run record ``<plot_path>/<name>_explain.json``.
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import os
 

@@ -27,6 +27,7 @@ cell and hidden units along a sequence (``<name>_context.jpg``) and sums up
 what each unit does per symbol. A record of the run goes next to the images
 (``<name>_fsm.json``).
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import os
 import sys

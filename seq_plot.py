@@ -18,6 +18,7 @@ interactive window when there is a display; without one it only says so.
 A record of the run goes next to the images (``<name>.json``, with
 ``_context`` for --context).
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import os
 import sys

@@ -15,6 +15,7 @@ the true probabilities. At the end it draws the reported loss over training
 (``<plot_path>/<lang>_<model><hid>_loss.jpg``) and writes a record of the run
 next to the checkpoints (``<out_path>/<lang>_<model><hid>.json``).
 """
+import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
 import argparse
 import os
 import sys
