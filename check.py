@@ -1,11 +1,11 @@
 """Part 2: a 2-layer network for the 9-point check data.
 
-The pieces that check_main.py puts together: the data loader, the network
-(``MLP``, with the hand-designed weights in ``entered_weights``), a fast
-full-batch Adam trainer, and the read-outs: accuracy, the activation table,
-the dividing line of every hidden unit, and the plots.
+The pieces that check_main.py puts together: the network (``MLP``, with
+the hand-designed weights in ``entered_weights``), a fast full-batch Adam
+trainer, and the read-outs: accuracy, the activation table, the dividing
+line of every hidden unit, and the plots. The data loader is
+lab/check/data.py.
 """
-import csv
 import math
 
 import numpy as np
@@ -16,57 +16,9 @@ from lab.common.options import FLOAT32_MAX
 from lab.common.errors import Diverged, UserError
 from lab.common.figures import pyplot, save_figure
 
-HEADER = ["x1", "x2", "target"]
-LARGEST_INPUT = 1e6  # inputs beyond this are refused: the plots and the sigmoid units make no sense there
 HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
 REPORT_EVERY = 100     # epochs between progress lines
 MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
-
-
-def load_data(path):
-    """Read the check data: a header ``x1,x2,target``, then one item a line.
-
-    Returns ``(x, y)``: float tensors of shape (n, 2) and (n, 1). Any problem
-    is a UserError naming the file and the line.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text file") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot read it ({err.strerror})") from None
-
-    if not lines or [cell.strip() for cell in lines[0]] != HEADER:
-        found = repr(",".join(lines[0])) if lines else "an empty file"
-        raise UserError(f"{path}, line 1: expected the header {','.join(HEADER)}, found {found}")
-    inputs, targets = [], []
-    for number, cells in enumerate(lines[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != 3:
-            raise UserError(f"{path}, line {number}: expected 3 cells (x1,x2,target), found {len(cells)}")
-        values = []
-        for name, cell in zip(HEADER, cells):
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise UserError(f"{path}, line {number}: {name} is {cell.strip()!r}, not a number")
-            if abs(value) > LARGEST_INPUT:
-                raise UserError(f"{path}, line {number}: {name} is {cell.strip()}; inputs must lie within "
-                                f"-{LARGEST_INPUT:g} to {LARGEST_INPUT:g}")
-            values.append(value)
-        if values[2] not in (0.0, 1.0):
-            raise UserError(f"{path}, line {number}: target is {cells[2].strip()!r}; it must be 0 or 1")
-        inputs.append(values[:2])
-        targets.append(values[2:])
-    if not inputs:
-        raise UserError(f"{path}: no data rows after the header")
-    return torch.tensor(inputs), torch.tensor(targets)
 
 
 def heaviside(z):

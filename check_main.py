@@ -15,7 +15,8 @@ import sys
 import time
 
 import check
-from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
+from check import MLP, accuracy, activation_table, activations, dividing_lines, plot_network, plot_unit
+from lab.check.data import load_data
 from lab.check.settings import DEFAULT_DATA, Settings
 from lab.common.records import Record
 from lab.common.errors import run_main

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import check
 import check_main
+from lab.check.data import load_data
 from lab.check.settings import Settings
 from lab.common.errors import UserError, run_main
 from lab.common.compute import seed_everything
@@ -53,7 +54,7 @@ def test_data_file_is_the_3x3_parity_grid():
         lines = handle.read().split()
     assert lines[0] == "x1,x2,target"
     assert lines[1:] == ["0,0,0", "0,1,1", "0,2,0", "1,0,1", "1,1,0", "1,2,1", "2,0,0", "2,1,1", "2,2,0"]
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     assert x.shape == (9, 2) and y.shape == (9, 1)
     assert torch.equal(y[:, 0], (x.sum(dim=1) % 2))
 
@@ -99,7 +100,7 @@ def test_rescaled_sigmoid_network_classifies_all(capsys, tmp_path):
 
 
 def test_the_issues_reference_design_also_works_and_its_lines_read_as_written():
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     net = check.MLP(4, "step")
     net.set_weights({"in_hid.weight": [[1, -1], [-1, 1], [1, -1], [-1, 1]], "in_hid.bias": [-0.5, -0.5, -1.5, -1.5],
                      "hid_out.weight": [[1, 1, -1, -1]], "hid_out.bias": [-0.5]})
@@ -125,7 +126,7 @@ def _settings(**changes):
 
 
 def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(capsys):
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     results = []
     for _ in range(2):
         seed_everything(5)
@@ -141,7 +142,7 @@ def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(cap
 
 
 def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     seed_everything(0)
     net = check.MLP(5, "sig")
     net.init_weights(0.15)
@@ -155,7 +156,7 @@ def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
 
 
 def test_fast_trainer_matches_torch_adam():
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     torch.manual_seed(3)
     reference = check.MLP(5, "sig")
     reference.init_weights(0.5)

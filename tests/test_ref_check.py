@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import check
+from lab.check.data import load_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "check.csv")
@@ -14,7 +15,7 @@ GRID = [(a, b) for a in (0, 1, 2) for b in (0, 1, 2)]
 
 
 def data():
-    return check.load_data(DATA)
+    return load_data(DATA)
 
 
 def test_check_data_targets_are_the_parity_of_x1_plus_x2():

@@ -14,6 +14,7 @@ import torch
 import check
 import check_main
 from lab.characters import kmnist
+from lab.check.data import load_data as load_check_data
 from lab.check.settings import Settings as CheckSettings
 import kuzu_main
 from lab.common.figures import pyplot, save_figure
@@ -145,7 +146,7 @@ def test_a_loss_that_becomes_nan_stops_seq_training(tmp_path):
 
 def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
     """Fault injection: a weight becomes infinite at epoch 50; the next loss line must not be printed."""
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_check_data(os.path.join(ROOT, "data", "check.csv"))
     torch.manual_seed(0)
     net = check.MLP(5, "sig")
     net.init_weights(0.15)
@@ -183,7 +184,7 @@ def test_absurd_check_values_are_refused_with_the_line(tmp_path, value):
     path = tmp_path / "check.csv"
     path.write_text(f"x1,x2,target\n0,0,0\n{value},1,1\n")
     with pytest.raises(UserError, match=f"{path}, line 3: x1 is"):
-        check.load_data(str(path))
+        load_check_data(str(path))
 
 
 # --- numbers at the edges ---------------------------------------------------------------------------------------
