@@ -1,24 +1,16 @@
 """Part 2: a 2-layer network for the 9-point check data.
 
 The pieces that check_main.py puts together: the network (``MLP``, with
-the hand-designed weights in ``entered_weights``), a fast full-batch Adam
-trainer, and the read-outs: accuracy, the activation table, the dividing
-line of every hidden unit, and the plots. The data loader is
-lab/check/data.py.
+the hand-designed weights in ``entered_weights``) and the read-outs:
+accuracy, the activation table, the dividing line of every hidden unit, and
+the plots. The data loader, the optimiser and the training with restarts
+are in lab/check/.
 """
-import math
-
-import numpy as np
 import torch
 import torch.nn as nn
 
-from lab.common.options import FLOAT32_MAX
-from lab.common.errors import Diverged, UserError
+from lab.common.errors import UserError
 from lab.common.figures import pyplot, save_figure
-
-HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
-REPORT_EVERY = 100     # epochs between progress lines
-MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
 
 
 def heaviside(z):
@@ -125,145 +117,6 @@ def accuracy(net, x, y):
     with torch.no_grad():
         correct = ((net(x) >= 0.5).float() == y).float().mean().item()
     return round(100.0 * correct, 2)
-
-
-class FullBatchAdam:
-    """Train a sigmoid MLP on the whole data set at once: binary cross-entropy and Adam.
-
-    The same update as ``torch.optim.Adam(net.parameters(), lr, weight_decay=...)``
-    on ``F.binary_cross_entropy(net(x), y)``, written out by hand in numpy
-    (float64). For nine items torch's per-call overhead dominates; this runs
-    an epoch about nine times faster (20 µs against 190 µs here). ``write_to(net)`` copies the weights back.
-    """
-
-    def __init__(self, net, x, y, lr=0.001, weight_decay=1e-5, betas=(0.9, 0.999), eps=1e-8):
-        if net.act != "sig":
-            raise UserError("only sigmoid units can be trained: the step function has no gradient")
-        hid = net.in_hid.out_features
-        self.x = x.double().numpy()
-        self.y = y.double().numpy().ravel()
-        self.target_on = self.y >= 0.5
-        self.lr, self.weight_decay, self.eps = lr, weight_decay, eps
-        self.beta1, self.beta2 = betas
-        # One flat vector for all parameters (and one for their gradients), so
-        # that Adam's update is a handful of numpy calls; the named arrays are views into it.
-        self.theta = np.concatenate([p.detach().double().numpy().ravel() for p in net.parameters()])
-        self.grad = np.zeros_like(self.theta)
-        self.m = np.zeros_like(self.theta)
-        self.v = np.zeros_like(self.theta)
-        self.scratch = np.zeros_like(self.theta)
-        cut = np.cumsum([0, 2 * hid, hid, hid, 1])
-        self.w1, self.b1, self.w2, self.b2 = (
-            self.theta[cut[0]:cut[1]].reshape(hid, 2), self.theta[cut[1]:cut[2]],
-            self.theta[cut[2]:cut[3]], self.theta[cut[3]:cut[4]])
-        self.gw1, self.gb1, self.gw2, self.gb2 = (
-            self.grad[cut[0]:cut[1]].reshape(hid, 2), self.grad[cut[1]:cut[2]],
-            self.grad[cut[2]:cut[3]], self.grad[cut[3]:cut[4]])
-        self.steps = 0
-        self.out = None
-
-    @staticmethod
-    def _sigmoid(z):
-        # tanh form: no overflow warnings for large negative z
-        return 0.5 * np.tanh(0.5 * z) + 0.5
-
-    def step(self):
-        """One epoch: forward pass, gradients, Adam update. Returns True if the forward pass got every item right."""
-        x, n = self.x, len(self.y)
-        hid = self._sigmoid(x @ self.w1.T + self.b1)
-        out = self._sigmoid(hid @ self.w2 + self.b2)
-        self.out = out
-        d_out = (out - self.y) / n  # d loss / d output pre-activation, for sigmoid + BCE
-        np.dot(d_out, hid, out=self.gw2)
-        self.gb2[0] = d_out.sum()
-        d_hid = np.outer(d_out, self.w2) * hid * (1.0 - hid)
-        np.dot(d_hid.T, x, out=self.gw1)
-        np.sum(d_hid, axis=0, out=self.gb1)
-
-        self.steps += 1
-        b1, b2, grad, tmp = self.beta1, self.beta2, self.grad, self.scratch
-        grad += self.weight_decay * self.theta
-        self.m *= b1
-        self.m += (1.0 - b1) * grad
-        self.v *= b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - b2
-        self.v += tmp
-        np.divide(self.v, 1.0 - b2 ** self.steps, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        tmp += self.eps
-        np.divide(self.m, tmp, out=tmp)
-        tmp *= self.lr / (1.0 - b1 ** self.steps)
-        self.theta -= tmp
-        return bool(((out >= 0.5) == self.target_on).all())
-
-    def loss(self):
-        """Binary cross-entropy of the last forward pass (logs clamped at -100, as torch does)."""
-        out, y = self.out, self.y
-        log_on = np.maximum(np.log(np.maximum(out, 1e-300)), -100.0)
-        log_off = np.maximum(np.log(np.maximum(1.0 - out, 1e-300)), -100.0)
-        return float(-(y * log_on + (1.0 - y) * log_off).mean())
-
-    def accuracy(self):
-        """Percentage correct in the last forward pass."""
-        return 100.0 * float(((self.out >= 0.5) == self.target_on).mean())
-
-    def write_to(self, net):
-        """Copy the trained weights into ``net``."""
-        with torch.no_grad():
-            start = 0
-            for param in net.parameters():
-                size = param.numel()
-                param.copy_(torch.from_numpy(self.theta[start:start + size]).view_as(param))
-                start += size
-
-
-def _fits_float32(theta):
-    """Whether every weight is finite and small enough for the network's float32 parameters."""
-    return bool(np.isfinite(theta).all() and np.abs(theta).max() < FLOAT32_MAX)
-
-
-def train(settings, net, x, y, log=print):
-    """Train ``net`` in place with full-batch Adam, restarting from new random weights when stuck.
-
-    ``settings`` holds the training's numbers (check_main's settings): at
-    most ``epoch`` epochs at learning rate ``lr``; stops once 100% accuracy
-    has held for HOLD_EPOCHS epochs; prints ``ep: ... loss: ... acc: ...``
-    every REPORT_EVERY epochs. A run whose loss has not dropped by
-    MIN_PROGRESS for ``patience`` epochs short of 100% starts again from
-    weights drawn with standard deviation ``init``, at most ``restarts``
-    times. Returns (epochs run, restarts used, whether 100% held).
-    """
-    epochs, lr, init = settings.epoch, settings.lr, settings.init
-    restarts, patience = settings.restarts, settings.patience
-    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
-    used = held = 0
-    best, last_progress = float("inf"), 0
-    epoch = 0
-    while epoch < epochs and held < HOLD_EPOCHS:
-        epoch += 1
-        held = held + 1 if trainer.step() else 0
-        if epoch % REPORT_EVERY:
-            continue
-        loss, acc = trainer.loss(), trainer.accuracy()
-        if not (math.isfinite(loss) and _fits_float32(trainer.theta)):
-            raise Diverged(f"the training diverged at epoch {epoch}: the loss or the weights are no longer "
-                           f"finite (try a smaller --lr)")
-        log("ep:%5d loss: %6.4f acc: %5.2f" % (epoch, loss, acc))
-        if loss < best - MIN_PROGRESS:
-            best, last_progress = loss, epoch
-        elif held == 0 and epoch - last_progress >= patience and used < restarts:
-            used += 1
-            log(f"no progress for {epoch - last_progress} epochs (loss {loss:.4f}, acc {acc:.2f}): "
-                f"new random weights, restart {used} of at most {restarts}")
-            net.init_weights(init)
-            trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
-            best, last_progress = float("inf"), epoch
-    if not _fits_float32(trainer.theta):
-        raise Diverged(f"the training diverged by epoch {epoch}: the weights are no longer finite "
-                       f"(try a smaller --lr)")
-    trainer.write_to(net)
-    return epoch, used, held >= HOLD_EPOCHS
 
 
 def activations(net, x, y):

@@ -12,8 +12,10 @@ import torch.nn.functional as F
 
 import check
 import check_main
+from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data
 from lab.check.settings import Settings
+from lab.check.training import train
 from lab.common.errors import UserError, run_main
 from lab.common.compute import seed_everything
 
@@ -132,7 +134,7 @@ def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(cap
         seed_everything(5)
         net = check.MLP(5, "sig")
         net.init_weights(0.15)
-        results.append((check.train(_settings(epoch=30000), net, x, y), net.in_hid.weight.clone()))
+        results.append((train(_settings(epoch=30000), net, x, y), net.in_hid.weight.clone()))
     assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
     epochs, restarts, reached = results[0][0]
     assert reached and restarts == 0
@@ -148,7 +150,7 @@ def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
     net.init_weights(0.15)
     first = net.in_hid.weight.clone()
     # a learning rate this small makes no progress at all
-    epochs, restarts, reached = check.train(_settings(epoch=1000, lr=1e-9, restarts=2, patience=100), net, x, y)
+    epochs, restarts, reached = train(_settings(epoch=1000, lr=1e-9, restarts=2, patience=100), net, x, y)
     out = capsys.readouterr().out
     assert (epochs, restarts, reached) == (1000, 2, False)
     assert "restart 1 of at most 2" in out and "restart 2 of at most 2" in out and "restart 3" not in out
@@ -164,7 +166,7 @@ def test_fast_trainer_matches_torch_adam():
     net.load_state_dict(reference.state_dict())
     reference = reference.double()
     optimizer = torch.optim.Adam(reference.parameters(), lr=0.01, weight_decay=1e-5)
-    trainer = check.FullBatchAdam(net, x, y, lr=0.01, weight_decay=1e-5)
+    trainer = FullBatchAdam(net, x, y, lr=0.01, weight_decay=1e-5)
     for _ in range(300):
         optimizer.zero_grad()
         loss = F.binary_cross_entropy(reference(x.double()), y.double())

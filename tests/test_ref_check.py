@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import check
+from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -115,7 +116,7 @@ def test_full_batch_adam_first_three_steps_equal_the_published_update(weight_dec
     net.init_weights(0.7)
     start = [p.detach().double().numpy().copy() for p in net.parameters()]
     lr = 0.05
-    trainer = check.FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
     expected = reference_adam(start, x.double(), y.double(), lr, weight_decay, 3)
     copy = check.MLP(3, "sig")
     for step in range(3):
@@ -125,7 +126,7 @@ def test_full_batch_adam_first_three_steps_equal_the_published_update(weight_dec
         for g, e, s in zip(got, expected[step], start):
             np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6, err_msg=f"step {step + 1}")
     # with bias correction every first step moves each parameter by about lr
-    trainer = check.FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
     trainer.step()
     trainer.write_to(copy)
     moved = np.concatenate([(p.detach().double().numpy() - s).ravel() for p, s in zip(copy.parameters(), start)])
@@ -142,7 +143,7 @@ def test_full_batch_adam_loss_is_the_binary_cross_entropy_of_its_forward_pass():
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     out = sig(sig(xs @ w1.T + c1) @ w2[0] + c2[0])
     bce = -np.mean(ys * np.log(out) + (1 - ys) * np.log(1 - out))
-    trainer = check.FullBatchAdam(net, x, y, lr=0.01)
+    trainer = FullBatchAdam(net, x, y, lr=0.01)
     right = trainer.step()
     assert trainer.loss() == pytest.approx(bce, rel=1e-9)
     assert trainer.accuracy() == pytest.approx(100 * np.mean((out >= 0.5) == (ys >= 0.5)))

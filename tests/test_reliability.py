@@ -14,8 +14,10 @@ import torch
 import check
 import check_main
 from lab.characters import kmnist
+from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data as load_check_data
 from lab.check.settings import Settings as CheckSettings
+from lab.check.training import train as train_check
 import kuzu_main
 from lab.common.figures import pyplot, save_figure
 from lab.common.files import atomic_torch_save
@@ -150,7 +152,7 @@ def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
     torch.manual_seed(0)
     net = check.MLP(5, "sig")
     net.init_weights(0.15)
-    step = check.FullBatchAdam.step
+    step = FullBatchAdam.step
 
     def faulty(self):
         held = step(self)
@@ -158,10 +160,10 @@ def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
             self.theta[0] = np.inf
         return held
 
-    monkeypatch.setattr(check.FullBatchAdam, "step", faulty)
+    monkeypatch.setattr(FullBatchAdam, "step", faulty)
     lines = []
-    with pytest.raises(check.Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
-        check.train(CheckSettings(epoch=3000), net, x, y, log=lines.append)
+    with pytest.raises(Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
+        train_check(CheckSettings(epoch=3000), net, x, y, log=lines.append)
     assert lines == []
 
 
