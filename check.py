@@ -1,16 +1,16 @@
-"""Part 2: a 2-layer network for the 9-point check data.
+"""Part 2: a 2-layer network for the 9-point check data, designed by hand and trained.
 
-The pieces that check_main.py puts together: the network (``MLP``, with
-the hand-designed weights in ``entered_weights``) and the read-outs:
-accuracy, the activation table, the dividing line of every hidden unit, and
-the plots. The data loader, the optimiser and the training with restarts
-are in lab/check/.
+The exercise: the network (``MLP``, sigmoid or step units), the step
+function ``heaviside``, and the hand-designed weights in ``entered_weights``
+with their rescaling for sigmoid units in ``sigmoid_factor``. check_main.py
+loads the data, trains the network or sets its weights, and prints and draws
+what it computes, with the lab's modules in lab/check/ (the data, the
+optimiser, the restarts, the read-outs and the plots).
 """
 import torch
 import torch.nn as nn
 
 from lab.common.errors import UserError
-from lab.common.figures import pyplot, save_figure
 
 
 def heaviside(z):
@@ -110,129 +110,3 @@ class MLP(nn.Module):
         with torch.no_grad():
             for name, param in self.named_parameters():
                 param.copy_(loaded[name])
-
-
-def accuracy(net, x, y):
-    """Percentage of items the network classifies correctly (output >= 0.5 means 1)."""
-    with torch.no_grad():
-        correct = ((net(x) >= 0.5).float() == y).float().mean().item()
-    return round(100.0 * correct, 2)
-
-
-def activations(net, x, y):
-    """Per item: [x1, x2, hidden units..., output, target] as plain numbers."""
-    with torch.no_grad():
-        out = net(x)
-    return torch.cat([x, net.hid, out, y], dim=1).tolist()
-
-
-def activation_table(net, x, y):
-    """The activations for every item, as text: x1, x2, each hidden unit H1.., the output, the target."""
-    with torch.no_grad():
-        out = net(x)
-    hid = net.hid
-    number = (lambda v: f"{int(v):>5d}") if net.act == "step" else (lambda v: f"{v:5.3f}")
-    head = ["   x1", "   x2"] + [f"{'H' + str(k + 1):>5}" for k in range(hid.shape[1])] + ["  out", "target"]
-    lines = [" ".join(head)]
-    for i in range(len(x)):
-        cells = [f"{x[i, 0].item():5.2f}", f"{x[i, 1].item():5.2f}"]
-        cells += [number(v) for v in hid[i].tolist()] + [number(out[i, 0].item()), f"{int(y[i, 0].item()):>6d}"]
-        lines.append(" ".join(cells))
-    return "\n".join(lines)
-
-
-def _signed(value, text=""):
-    sign = "-" if value < 0 else "+"
-    return f" {sign} {abs(value):.2f}{text}"
-
-
-def dividing_lines(net):
-    """For each hidden unit, its dividing line as text, e.g. ``H1: 1.00*x1 - 1.00*x2 - 0.50 = 0``."""
-    weight = net.in_hid.weight.detach()
-    bias = net.in_hid.bias.detach()
-    lines = []
-    for k in range(weight.shape[0]):
-        w1, w2, b = weight[k, 0].item(), weight[k, 1].item(), bias[k].item()
-        lines.append(f"H{k + 1}: {w1:.2f}*x1{_signed(w2, '*x2')}{_signed(b)} = 0")
-    return lines
-
-
-def _grid(x, margin=0.5, steps=301):
-    low = x.min(dim=0).values - margin
-    high = x.max(dim=0).values + margin
-    g1 = torch.linspace(low[0].item(), high[0].item(), steps)
-    g2 = torch.linspace(low[1].item(), high[1].item(), steps)
-    mesh1, mesh2 = torch.meshgrid(g1, g2, indexing="xy")
-    return mesh1, mesh2, torch.stack([mesh1.reshape(-1), mesh2.reshape(-1)], dim=1)
-
-
-def plot_unit(net, x, y, path, hidden=None, title=""):
-    """Draw where one unit is on (activation >= 0.5) over a grid around the data, with the data by target.
-
-    ``hidden=k`` draws hidden unit k (0-based); ``None`` draws the output.
-    """
-    plt = pyplot()
-    mesh1, mesh2, points = _grid(x)
-    with torch.no_grad():
-        out = net(points)
-        value = out if hidden is None else net.hid[:, hidden:hidden + 1]
-    on = (value >= 0.5).float().reshape(mesh1.shape)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    extent = (mesh1.min().item(), mesh1.max().item(), mesh2.min().item(), mesh2.max().item())
-    ax.imshow(on.numpy(), origin="lower", extent=extent, cmap="Greys", vmin=0, vmax=2.5, interpolation="nearest")
-    target = y[:, 0] >= 0.5
-    ax.scatter(x[target, 0], x[target, 1], c="tab:red", edgecolors="k", s=80, label="target 1")
-    ax.scatter(x[~target, 0], x[~target, 1], c="tab:blue", edgecolors="k", s=80, label="target 0")
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.set_aspect("equal")
-    ax.set_title(f"{title} (grey: unit on)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=100)
-
-
-def plot_network(net, path):
-    """Draw the network: inputs, hidden units and output, every weight on its edge and every bias by its unit."""
-    plt = pyplot()
-    w_in = net.in_hid.weight.detach()
-    b_in = net.in_hid.bias.detach()
-    w_out = net.hid_out.weight.detach()
-    b_out = net.hid_out.bias.detach()
-    hid = w_in.shape[0]
-    spread = max(hid - 1, 1)
-    inputs = [(0.0, y) for y in (spread * 0.9, spread * 0.1)]
-    hidden = [(1.5, spread - k) for k in range(hid)]
-    output = (2.8, spread / 2)
-
-    fig, ax = plt.subplots(figsize=(8, 1.6 + 1.1 * hid))
-    label = dict(fontsize=8, ha="center", va="center",
-                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"))
-    for i, (x0, y0) in enumerate(inputs):
-        for k, (x1, y1) in enumerate(hidden):
-            ax.plot([x0, x1], [y0, y1], color="grey", lw=1, zorder=1)
-            # the two inputs' labels in two columns, so that they never overlap
-            t = 0.8 if i == 0 else 0.55
-            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w_in[k, i].item():.2f}", **label)
-    for k, (x0, y0) in enumerate(hidden):
-        ax.plot([x0, output[0]], [y0, output[1]], color="grey", lw=1, zorder=1)
-        ax.text(x0 + 0.4 * (output[0] - x0), y0 + 0.4 * (output[1] - y0), f"{w_out[0, k].item():.2f}", **label)
-
-    def node(xy, name, bias=None):
-        ax.add_patch(plt.Circle(xy, 0.13, facecolor="lightyellow", edgecolor="k", zorder=2))
-        ax.text(xy[0], xy[1], name, ha="center", va="center", fontsize=9, zorder=3)
-        if bias is not None:
-            ax.text(xy[0], xy[1] - 0.22, f"bias {bias:.2f}", ha="center", va="top", fontsize=8, color="darkred")
-
-    for i, xy in enumerate(inputs):
-        node(xy, f"x{i + 1}")
-    for k, xy in enumerate(hidden):
-        node(xy, f"H{k + 1}", b_in[k].item())
-    node(output, "out", b_out[0].item())
-    ax.set_xlim(-0.3, 3.1)
-    ax.set_ylim(-0.6, spread + 0.3)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(f"{net.act} units, {hid} hidden: output = unit(sum of weight * input + bias)")
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=100)

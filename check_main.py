@@ -14,8 +14,10 @@ import os
 import sys
 import time
 
-from check import MLP, accuracy, activation_table, activations, dividing_lines, plot_network, plot_unit
+from check import MLP
 from lab.check.data import load_data
+from lab.check.plots import plot_network, plot_unit
+from lab.check.readouts import accuracy, activation_table, activations, dividing_lines
 from lab.check.settings import DEFAULT_DATA, Settings
 from lab.check.training import HOLD_EPOCHS, REPORT_EVERY, train
 from lab.common.records import Record

@@ -14,6 +14,7 @@ import check
 import check_main
 from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data
+from lab.check.readouts import accuracy, dividing_lines
 from lab.check.settings import Settings
 from lab.check.training import train
 from lab.common.errors import UserError, run_main
@@ -106,9 +107,9 @@ def test_the_issues_reference_design_also_works_and_its_lines_read_as_written():
     net = check.MLP(4, "step")
     net.set_weights({"in_hid.weight": [[1, -1], [-1, 1], [1, -1], [-1, 1]], "in_hid.bias": [-0.5, -0.5, -1.5, -1.5],
                      "hid_out.weight": [[1, 1, -1, -1]], "hid_out.bias": [-0.5]})
-    assert check.accuracy(net, x, y) == 100.0
-    assert check.dividing_lines(net)[0] == "H1: 1.00*x1 - 1.00*x2 - 0.50 = 0"
-    assert check.dividing_lines(net)[3] == "H4: -1.00*x1 + 1.00*x2 - 1.50 = 0"
+    assert accuracy(net, x, y) == 100.0
+    assert dividing_lines(net)[0] == "H1: 1.00*x1 - 1.00*x2 - 0.50 = 0"
+    assert dividing_lines(net)[3] == "H4: -1.00*x1 + 1.00*x2 - 1.50 = 0"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 import check
 from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data
+from lab.check.plots import plot_unit
+from lab.check.readouts import accuracy, dividing_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "check.csv")
@@ -40,7 +42,7 @@ def test_hand_design_with_step_units_classifies_every_point():
         assert expected_out == (int(a) + int(b)) % 2  # the design computes parity
         assert net.hid[i].tolist() == hidden, (a, b)
         assert out[i, 0].item() == expected_out, (a, b)
-    assert check.accuracy(net, x, y) == 100.0
+    assert accuracy(net, x, y) == 100.0
 
 
 def test_hand_design_with_sigmoid_units_is_on_the_right_side_of_one_half():
@@ -72,7 +74,7 @@ def hand_net(rows, biases, out_w=None, out_b=-0.5, act="step"):
 
 def test_dividing_lines_read_w1_x1_plus_w2_x2_plus_b_equals_zero():
     net = hand_net([[-1.5, 2.25], [0.0, -0.75], [3.0, 1.0]], [0.75, 2.0, -4.5])
-    assert check.dividing_lines(net) == [
+    assert dividing_lines(net) == [
         "H1: -1.50*x1 + 2.25*x2 + 0.75 = 0",
         "H2: 0.00*x1 - 0.75*x2 + 2.00 = 0",
         "H3: 3.00*x1 + 1.00*x2 - 4.50 = 0",
@@ -181,7 +183,7 @@ def unit_plots(tmp_path, no_display):
                    out_w=[0.0, 1.0, 0.0, 0.0], out_b=-0.5)
     paths = {}
     for name, hidden in (("all", 0), ("right", 1), ("top", 2), ("left", 3), ("output", None)):
-        paths[name] = check.plot_unit(net, x, y, str(tmp_path / f"{name}.png"), hidden=hidden, title=name)
+        paths[name] = plot_unit(net, x, y, str(tmp_path / f"{name}.png"), hidden=hidden, title=name)
     return paths
 
 
