@@ -197,6 +197,13 @@ def test_bad_data_file_names_the_file_and_the_line(content, message, tmp_path, c
     assert not (tmp_path / "plot").exists()
 
 
+def test_blank_lines_are_skipped_and_inputs_up_to_the_limit_are_taken(tmp_path):
+    path = tmp_path / "check.csv"
+    path.write_text("x1,x2,target\n\n0,0,0\n1e6,-1e6,1\n\n")
+    x, y = load_data(str(path))
+    assert x.tolist() == [[0.0, 0.0], [1e6, -1e6]] and y.tolist() == [[0.0], [1.0]]
+
+
 def test_missing_data_file_exits_with_a_message_and_no_traceback(tmp_path):
     missing = tmp_path / "nope.csv"
     done = subprocess.run([sys.executable, os.path.join(ROOT, "check_main.py"), "--data", str(missing)],

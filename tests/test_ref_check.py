@@ -10,7 +10,9 @@ import check
 from lab.check.adam import FullBatchAdam
 from lab.check.data import load_data
 from lab.check.plots import plot_unit
-from lab.check.readouts import accuracy, dividing_lines
+from lab.check.readouts import accuracy, activations, dividing_lines
+from lab.check.settings import Settings
+from lab.check.training import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "check.csv")
@@ -79,6 +81,32 @@ def test_dividing_lines_read_w1_x1_plus_w2_x2_plus_b_equals_zero():
         "H2: 0.00*x1 - 0.75*x2 + 2.00 = 0",
         "H3: 3.00*x1 + 1.00*x2 - 4.50 = 0",
     ]
+    assert dividing_lines(hand_net([[1.0, 0.0]], [0.0])) == ["H1: 1.00*x1 + 0.00*x2 + 0.00 = 0"]
+
+
+def test_an_output_of_exactly_one_half_counts_as_1():
+    x, y = data()
+    net = hand_net([[0.0, 0.0]] * 2, [0.0, 0.0], out_b=0.0, act="sig")  # every unit's input is 0: outputs 0.5
+    assert accuracy(net, x, y) == round(100 * 4 / 9, 2)  # the 4 points with target 1
+    assert FullBatchAdam(net, x, torch.ones_like(y)).step()
+
+
+def test_activations_are_inputs_hidden_units_output_then_target():
+    x, y = data()
+    net = hand_net([[1.0, 0.0], [0.0, 1.0]], [-0.5, -1.5], out_w=[0.0, 0.0], out_b=-0.5)  # output always 0
+    rows = activations(net, x, y)
+    assert rows[x.tolist().index([1.0, 2.0])] == [1.0, 2.0, 1.0, 1.0, 0.0, 1.0]
+    assert rows[x.tolist().index([0.0, 1.0])] == [0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_a_run_at_100_percent_is_not_restarted_however_slowly_its_loss_falls():
+    x, y = data()
+    net = check.MLP(4, "sig")
+    net.set_weights()  # the hand design, 100% from the first epoch
+    design = [p.detach().clone() for p in net.parameters()]
+    settings = Settings(epoch=1000, lr=1e-9, restarts=2, patience=100)  # no progress at this rate
+    assert train(settings, net, x, y, log=lambda *args: None) == (1000, 0, False)  # 100% held, but not 2000 epochs
+    assert all(torch.allclose(p, d) for p, d in zip(net.parameters(), design))
 
 
 # ---------------------------------------------------------------- Adam
