@@ -15,9 +15,12 @@ import os
 import sys
 import time
 
-import check
-from check import MLP, accuracy, activation_table, activations, dividing_lines, load_data, plot_network, plot_unit
+from check import MLP
+from lab.check.data import load_data
+from lab.check.plots import plot_network, plot_unit
+from lab.check.readouts import accuracy, activation_table, activations, dividing_lines
 from lab.check.settings import DEFAULT_DATA, Settings
+from lab.check.training import HOLD_EPOCHS, REPORT_EVERY, train
 from lab.common.records import Record
 from lab.common.errors import run_main
 from lab.common.files import ensure_folder, refuse_file
@@ -41,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=seed_number(), default=0, help="random seed, 0 to 2**32-1 (default 0)")
     parser.add_argument("--restarts", type=number(int, low=0), default=5,
                         help="how many times a stuck run may start again from new random weights (default 5)")
-    parser.add_argument("--patience", type=number(int, low=check.REPORT_EVERY), default=20000,
+    parser.add_argument("--patience", type=number(int, low=REPORT_EVERY), default=20000,
                         help="epochs without the loss dropping by 1e-4 that count as stuck (default 20000)")
     parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
                         help="folder for the plots and the run record (default plot)")
@@ -81,9 +84,9 @@ def set_or_train(settings, net, x, y):
         print("Initial Accuracy: ", results["initial_accuracy"])
     if settings.act == "sig" and not (settings.set_weights and accuracy(net, x, y) == 100.0):
         start = time.perf_counter()
-        epochs, restarts, reached = check.train(settings, net, x, y)
+        epochs, restarts, reached = train(settings, net, x, y)
         seconds = time.perf_counter() - start
-        why = (f"100% accuracy held for {check.HOLD_EPOCHS} epochs" if reached
+        why = (f"100% accuracy held for {HOLD_EPOCHS} epochs" if reached
                else "the most (--epoch), without holding 100%")
         print(f"Stopped at epoch {epochs}: {why} (restarts: {restarts}, training {seconds:.1f} s)")
         print_weights(net, "Final Weights:")

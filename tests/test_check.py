@@ -12,7 +12,11 @@ import torch.nn.functional as F
 
 import check
 import check_main
+from lab.check.adam import FullBatchAdam
+from lab.check.data import load_data
+from lab.check.readouts import accuracy, dividing_lines
 from lab.check.settings import Settings
+from lab.check.training import train
 from lab.common.errors import UserError, run_main
 from lab.common.compute import seed_everything
 
@@ -53,7 +57,7 @@ def test_data_file_is_the_3x3_parity_grid():
         lines = handle.read().split()
     assert lines[0] == "x1,x2,target"
     assert lines[1:] == ["0,0,0", "0,1,1", "0,2,0", "1,0,1", "1,1,0", "1,2,1", "2,0,0", "2,1,1", "2,2,0"]
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     assert x.shape == (9, 2) and y.shape == (9, 1)
     assert torch.equal(y[:, 0], (x.sum(dim=1) % 2))
 
@@ -99,13 +103,13 @@ def test_rescaled_sigmoid_network_classifies_all(capsys, tmp_path):
 
 
 def test_the_issues_reference_design_also_works_and_its_lines_read_as_written():
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     net = check.MLP(4, "step")
     net.set_weights({"in_hid.weight": [[1, -1], [-1, 1], [1, -1], [-1, 1]], "in_hid.bias": [-0.5, -0.5, -1.5, -1.5],
                      "hid_out.weight": [[1, 1, -1, -1]], "hid_out.bias": [-0.5]})
-    assert check.accuracy(net, x, y) == 100.0
-    assert check.dividing_lines(net)[0] == "H1: 1.00*x1 - 1.00*x2 - 0.50 = 0"
-    assert check.dividing_lines(net)[3] == "H4: -1.00*x1 + 1.00*x2 - 1.50 = 0"
+    assert accuracy(net, x, y) == 100.0
+    assert dividing_lines(net)[0] == "H1: 1.00*x1 - 1.00*x2 - 0.50 = 0"
+    assert dividing_lines(net)[3] == "H4: -1.00*x1 + 1.00*x2 - 1.50 = 0"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -125,13 +129,13 @@ def _settings(**changes):
 
 
 def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(capsys):
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     results = []
     for _ in range(2):
         seed_everything(5)
         net = check.MLP(5, "sig")
         net.init_weights(0.15)
-        results.append((check.train(_settings(epoch=30000), net, x, y), net.in_hid.weight.clone()))
+        results.append((train(_settings(epoch=30000), net, x, y), net.in_hid.weight.clone()))
     assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
     epochs, restarts, reached = results[0][0]
     assert reached and restarts == 0
@@ -141,13 +145,13 @@ def test_training_repeats_with_the_same_seed_and_stops_once_100_percent_held(cap
 
 
 def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     seed_everything(0)
     net = check.MLP(5, "sig")
     net.init_weights(0.15)
     first = net.in_hid.weight.clone()
     # a learning rate this small makes no progress at all
-    epochs, restarts, reached = check.train(_settings(epoch=1000, lr=1e-9, restarts=2, patience=100), net, x, y)
+    epochs, restarts, reached = train(_settings(epoch=1000, lr=1e-9, restarts=2, patience=100), net, x, y)
     out = capsys.readouterr().out
     assert (epochs, restarts, reached) == (1000, 2, False)
     assert "restart 1 of at most 2" in out and "restart 2 of at most 2" in out and "restart 3" not in out
@@ -155,7 +159,7 @@ def test_a_stuck_run_restarts_from_new_weights_and_says_so(capsys):
 
 
 def test_fast_trainer_matches_torch_adam():
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_data(os.path.join(ROOT, "data", "check.csv"))
     torch.manual_seed(3)
     reference = check.MLP(5, "sig")
     reference.init_weights(0.5)
@@ -163,7 +167,7 @@ def test_fast_trainer_matches_torch_adam():
     net.load_state_dict(reference.state_dict())
     reference = reference.double()
     optimizer = torch.optim.Adam(reference.parameters(), lr=0.01, weight_decay=1e-5)
-    trainer = check.FullBatchAdam(net, x, y, lr=0.01, weight_decay=1e-5)
+    trainer = FullBatchAdam(net, x, y, lr=0.01, weight_decay=1e-5)
     for _ in range(300):
         optimizer.zero_grad()
         loss = F.binary_cross_entropy(reference(x.double()), y.double())
@@ -191,6 +195,13 @@ def test_bad_data_file_names_the_file_and_the_line(content, message, tmp_path, c
     assert status == 1
     assert err == f"error: {path}, {message}\n" if "line" in message else err == f"error: {path}: {message}\n"
     assert not (tmp_path / "plot").exists()
+
+
+def test_blank_lines_are_skipped_and_inputs_up_to_the_limit_are_taken(tmp_path):
+    path = tmp_path / "check.csv"
+    path.write_text("x1,x2,target\n\n0,0,0\n1e6,-1e6,1\n\n")
+    x, y = load_data(str(path))
+    assert x.tolist() == [[0.0, 0.0], [1e6, -1e6]] and y.tolist() == [[0.0], [1.0]]
 
 
 def test_missing_data_file_exits_with_a_message_and_no_traceback(tmp_path):

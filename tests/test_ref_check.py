@@ -7,6 +7,12 @@ import torch
 import torch.nn.functional as F
 
 import check
+from lab.check.adam import FullBatchAdam
+from lab.check.data import load_data
+from lab.check.plots import plot_unit
+from lab.check.readouts import accuracy, activations, dividing_lines
+from lab.check.settings import Settings
+from lab.check.training import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "check.csv")
@@ -14,7 +20,7 @@ GRID = [(a, b) for a in (0, 1, 2) for b in (0, 1, 2)]
 
 
 def data():
-    return check.load_data(DATA)
+    return load_data(DATA)
 
 
 def test_check_data_targets_are_the_parity_of_x1_plus_x2():
@@ -38,7 +44,7 @@ def test_hand_design_with_step_units_classifies_every_point():
         assert expected_out == (int(a) + int(b)) % 2  # the design computes parity
         assert net.hid[i].tolist() == hidden, (a, b)
         assert out[i, 0].item() == expected_out, (a, b)
-    assert check.accuracy(net, x, y) == 100.0
+    assert accuracy(net, x, y) == 100.0
 
 
 def test_hand_design_with_sigmoid_units_is_on_the_right_side_of_one_half():
@@ -70,11 +76,37 @@ def hand_net(rows, biases, out_w=None, out_b=-0.5, act="step"):
 
 def test_dividing_lines_read_w1_x1_plus_w2_x2_plus_b_equals_zero():
     net = hand_net([[-1.5, 2.25], [0.0, -0.75], [3.0, 1.0]], [0.75, 2.0, -4.5])
-    assert check.dividing_lines(net) == [
+    assert dividing_lines(net) == [
         "H1: -1.50*x1 + 2.25*x2 + 0.75 = 0",
         "H2: 0.00*x1 - 0.75*x2 + 2.00 = 0",
         "H3: 3.00*x1 + 1.00*x2 - 4.50 = 0",
     ]
+    assert dividing_lines(hand_net([[1.0, 0.0]], [0.0])) == ["H1: 1.00*x1 + 0.00*x2 + 0.00 = 0"]
+
+
+def test_an_output_of_exactly_one_half_counts_as_1():
+    x, y = data()
+    net = hand_net([[0.0, 0.0]] * 2, [0.0, 0.0], out_b=0.0, act="sig")  # every unit's input is 0: outputs 0.5
+    assert accuracy(net, x, y) == round(100 * 4 / 9, 2)  # the 4 points with target 1
+    assert FullBatchAdam(net, x, torch.ones_like(y)).step()
+
+
+def test_activations_are_inputs_hidden_units_output_then_target():
+    x, y = data()
+    net = hand_net([[1.0, 0.0], [0.0, 1.0]], [-0.5, -1.5], out_w=[0.0, 0.0], out_b=-0.5)  # output always 0
+    rows = activations(net, x, y)
+    assert rows[x.tolist().index([1.0, 2.0])] == [1.0, 2.0, 1.0, 1.0, 0.0, 1.0]
+    assert rows[x.tolist().index([0.0, 1.0])] == [0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_a_run_at_100_percent_is_not_restarted_however_slowly_its_loss_falls():
+    x, y = data()
+    net = check.MLP(4, "sig")
+    net.set_weights()  # the hand design, 100% from the first epoch
+    design = [p.detach().clone() for p in net.parameters()]
+    settings = Settings(epoch=1000, lr=1e-9, restarts=2, patience=100)  # no progress at this rate
+    assert train(settings, net, x, y, log=lambda *args: None) == (1000, 0, False)  # 100% held, but not 2000 epochs
+    assert all(torch.allclose(p, d) for p, d in zip(net.parameters(), design))
 
 
 # ---------------------------------------------------------------- Adam
@@ -114,7 +146,7 @@ def test_full_batch_adam_first_three_steps_equal_the_published_update(weight_dec
     net.init_weights(0.7)
     start = [p.detach().double().numpy().copy() for p in net.parameters()]
     lr = 0.05
-    trainer = check.FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
     expected = reference_adam(start, x.double(), y.double(), lr, weight_decay, 3)
     copy = check.MLP(3, "sig")
     for step in range(3):
@@ -124,7 +156,7 @@ def test_full_batch_adam_first_three_steps_equal_the_published_update(weight_dec
         for g, e, s in zip(got, expected[step], start):
             np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6, err_msg=f"step {step + 1}")
     # with bias correction every first step moves each parameter by about lr
-    trainer = check.FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=weight_decay)
     trainer.step()
     trainer.write_to(copy)
     moved = np.concatenate([(p.detach().double().numpy() - s).ravel() for p, s in zip(copy.parameters(), start)])
@@ -141,7 +173,7 @@ def test_full_batch_adam_loss_is_the_binary_cross_entropy_of_its_forward_pass():
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     out = sig(sig(xs @ w1.T + c1) @ w2[0] + c2[0])
     bce = -np.mean(ys * np.log(out) + (1 - ys) * np.log(1 - out))
-    trainer = check.FullBatchAdam(net, x, y, lr=0.01)
+    trainer = FullBatchAdam(net, x, y, lr=0.01)
     right = trainer.step()
     assert trainer.loss() == pytest.approx(bce, rel=1e-9)
     assert trainer.accuracy() == pytest.approx(100 * np.mean((out >= 0.5) == (ys >= 0.5)))
@@ -179,7 +211,7 @@ def unit_plots(tmp_path, no_display):
                    out_w=[0.0, 1.0, 0.0, 0.0], out_b=-0.5)
     paths = {}
     for name, hidden in (("all", 0), ("right", 1), ("top", 2), ("left", 3), ("output", None)):
-        paths[name] = check.plot_unit(net, x, y, str(tmp_path / f"{name}.png"), hidden=hidden, title=name)
+        paths[name] = plot_unit(net, x, y, str(tmp_path / f"{name}.png"), hidden=hidden, title=name)
     return paths
 
 

@@ -12,7 +12,10 @@ import torch
 import check
 import check_main
 from lab.characters import kmnist
+from lab.check.adam import FullBatchAdam
+from lab.check.data import load_data as load_check_data
 from lab.check.settings import Settings as CheckSettings
+from lab.check.training import train as train_check
 import kuzu_main
 from lab.common.figures import pyplot, save_figure
 from lab.common.files import atomic_torch_save
@@ -143,11 +146,11 @@ def test_a_loss_that_becomes_nan_stops_seq_training(tmp_path):
 
 def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
     """Fault injection: a weight becomes infinite at epoch 50; the next loss line must not be printed."""
-    x, y = check.load_data(os.path.join(ROOT, "data", "check.csv"))
+    x, y = load_check_data(os.path.join(ROOT, "data", "check.csv"))
     torch.manual_seed(0)
     net = check.MLP(5, "sig")
     net.init_weights(0.15)
-    step = check.FullBatchAdam.step
+    step = FullBatchAdam.step
 
     def faulty(self):
         held = step(self)
@@ -155,10 +158,10 @@ def test_check_weights_gone_to_infinity_are_a_divergence(monkeypatch):
             self.theta[0] = np.inf
         return held
 
-    monkeypatch.setattr(check.FullBatchAdam, "step", faulty)
+    monkeypatch.setattr(FullBatchAdam, "step", faulty)
     lines = []
-    with pytest.raises(check.Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
-        check.train(CheckSettings(epoch=3000), net, x, y, log=lines.append)
+    with pytest.raises(Diverged, match="diverged at epoch 100.*smaller --lr"), np.errstate(all="ignore"):
+        train_check(CheckSettings(epoch=3000), net, x, y, log=lines.append)
     assert lines == []
 
 
@@ -181,7 +184,7 @@ def test_absurd_check_values_are_refused_with_the_line(tmp_path, value):
     path = tmp_path / "check.csv"
     path.write_text(f"x1,x2,target\n0,0,0\n{value},1,1\n")
     with pytest.raises(UserError, match=f"{path}, line 3: x1 is"):
-        check.load_data(str(path))
+        load_check_data(str(path))
 
 
 # --- numbers at the edges ---------------------------------------------------------------------------------------

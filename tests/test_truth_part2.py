@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-import check
 import check_main
+from lab.check.adam import FullBatchAdam
 from conftest import run_command
 
 HOLD = 2000
@@ -162,7 +162,7 @@ def test_weights_beyond_float32_are_a_divergence_though_the_loss_stays_finite(tm
     saturated sigmoids keep the loss finite. (Adam moves a weight by about --lr per epoch and --lr is at most
     3.4e38, so the command line alone does not get there.) The command stops at the next loss line, with a
     sentence, and writes no plots and no record."""
-    step = check.FullBatchAdam.step
+    step = FullBatchAdam.step
 
     def faulty(self):
         held = step(self)
@@ -170,7 +170,7 @@ def test_weights_beyond_float32_are_a_divergence_though_the_loss_stays_finite(tm
             self.theta[0] = 1e39
         return held
 
-    monkeypatch.setattr(check.FullBatchAdam, "step", faulty)
+    monkeypatch.setattr(FullBatchAdam, "step", faulty)
     status, out, err = run_check(tmp_path / "plots", "--hid", "2", "--epoch", "300")
     assert status == 1 and "diverged at epoch 100" in err and "smaller --lr" in err and "Traceback" not in err
     assert "ep:" not in out and "Final Weights" not in out

@@ -2,8 +2,8 @@
 
 Its fields are the flags' names, so the command builds it with
 ``Settings(**vars(args))``; ``as_config()`` is the plain dict the run
-record holds; check.train reads the training ones (epoch, lr, init,
-restarts, patience).
+record holds; lab/check/training.py's train reads the training ones
+(epoch, lr, init, restarts, patience).
 """
 import os
 from dataclasses import asdict, dataclass

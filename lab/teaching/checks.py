@@ -208,10 +208,10 @@ def part1(key, folder, options):
 
 
 def _points(folder):
-    check = student("check")
-    path = os.path.join(folder, "data", "check.csv")
+    from lab.check.data import load_data
     from lab.check.settings import DEFAULT_DATA
-    return check.load_data(path if os.path.isfile(path) else DEFAULT_DATA)
+    path = os.path.join(folder, "data", "check.csv")
+    return load_data(path if os.path.isfile(path) else DEFAULT_DATA)
 
 
 def _by_hand(net, x, squash):
@@ -247,12 +247,13 @@ def part2_forward(folder, options):
         if net.hid is None or not torch.allclose(net.hid, hidden, atol=TOLERANCE):
             raise Fault(f"with --act {act} self.hid does not hold the hidden units' activations")
     from lab.check.settings import Settings
+    from lab.check.training import train
     settings = Settings(hid=5, act="sig")
     torch.manual_seed(settings.seed)
     np.random.seed(settings.seed)
     net = check.MLP(5, "sig")
     net.init_weights(settings.init)
-    check.train(settings, net, x, y, log=lambda *args: None)
+    train(settings, net, x, y, log=lambda *args: None)
     _, out = _by_hand(net, x, torch.sigmoid)
     wrong = _wrong_points(out, x, y)
     if wrong:
