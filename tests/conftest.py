@@ -220,3 +220,29 @@ def run_script(argv, cwd=None, env=None):
         os.environ.clear()
         os.environ.update(environ_before)
     return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def quick_report_build(tmp_path_factory):
+    """(folder, completed process, synthetic data folder) of one real ``report.py --quick`` on synthetic KMNIST,
+    built once for the whole test run: with pytest-xdist the first worker that needs it builds it and the others
+    wait for it (a file lock in the run's shared folder). Tests copy it before changing anything in it."""
+    import fcntl
+    import json
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder every worker of this run has its own folder in
+    base, done_file = shared / "quick-report", shared / "quick-report.json"
+    with open(shared / "quick-report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done_file.exists():
+            base.mkdir()
+            make_kmnist(str(base / "data"))
+            done = subprocess.run([sys.executable, os.path.join(ROOT, "report.py"), "--out", str(base / "report"),
+                                   "--quick", "--data", str(base / "data")], cwd=base, capture_output=True,
+                                  text=True, timeout=900)
+            done_file.write_text(json.dumps([done.returncode, done.stdout, done.stderr]))
+    status, out, err = json.loads(done_file.read_text())
+    assert status == 0, out[-3000:] + err[-3000:]
+    return base / "report", subprocess.CompletedProcess([], status, out, err), base / "data"

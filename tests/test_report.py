@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import default_signals, interrupt, make_kmnist, make_noisy_kmnist
+from conftest import default_signals, interrupt, make_noisy_kmnist
 from lab.report.document import to_html, to_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,14 +34,10 @@ def build(out, *flags, cwd=None, timeout=600):
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    """(folder, completed process, synthetic data folder) of `report.py --quick` on synthetic KMNIST."""
-    base = tmp_path_factory.mktemp("report")
-    data = base / "data"
-    make_kmnist(str(data))
-    done = build(base / "report", "--quick", "--data", str(data))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return base / "report", done, data
+def quick_report(quick_report_build):
+    """(folder, completed process, synthetic data folder) of `report.py --quick` on synthetic KMNIST (built once for
+    the test run: conftest.quick_report_build)."""
+    return quick_report_build
 
 
 class Page(html.parser.HTMLParser):

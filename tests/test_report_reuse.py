@@ -22,7 +22,7 @@ import report
 from conftest import default_signals
 from damage import edit_json, part2_report
 from lab.common.errors import run_main
-from lab.report import content, checks, viewer
+from lab.report import content, viewer
 from lab.report.steps import plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,17 +30,10 @@ EXPLAIN = "part3/plot/anb2nc3n_lstm3_explain.json"
 
 
 @pytest.fixture(scope="module")
-def part3_report(tmp_path_factory):
-    """The folder of `report.py --quick --parts 3`."""
-    base = tmp_path_factory.mktemp("reuse")
+def part3_report(quick_report_build):
+    """The folder of a real `report.py --quick` (its Part 3 is what `--quick --parts 3` builds and reuses)."""
     ready = os.environ.get("LAB_PART3_REPORT")  # a report built before, to try many planted bugs without rebuilding
-    if ready:
-        shutil.copytree(ready, base / "report")
-        return base / "report"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "report.py"), "--quick", "--parts", "3", "--out",
-                           str(base / "report")], cwd=base, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return base / "report"
+    return ready or quick_report_build[0]
 
 
 @pytest.fixture
