@@ -111,6 +111,13 @@ def pytest_collection_modifyitems(session, config, items):
         random.Random(int(seed)).shuffle(items)
 
 
+@pytest.hookimpl(optionalhook=True)  # only pytest-xdist knows this hook
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pytest.ini): one worker per core, at most four (each worker holds its own torch, and the tests
+    that time a command want a core of their own)."""
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
+
+
 def interrupt(proc, ready, timeout=120):
     """Wait until ``ready()`` holds (or ``timeout`` seconds), send Ctrl-C (SIGINT) to ``proc``; returns its stderr."""
     import signal
