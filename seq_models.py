@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
+from lab.common.errors import CheckpointError
+from lab.common.options import check_settings as check_settings_of
 
 
 class SRN_model(nn.Module):
@@ -169,9 +171,8 @@ class Population(nn.Module):
         return model
 
 
-# What a Part 3 checkpoint's config must hold, with the types (checkpoints.check_fields).
-CONFIG_FIELDS = {"model": str, "num_input": int, "num_hid": int, "num_out": int, "lang": str, "embed": bool,
-                 "length": int}
+# What a Part 3 checkpoint's config must hold; its settings are checked with seq_train.py's flags, num_hid as --hid.
+CONFIG_NEEDS = ("model", "num_input", "num_hid", "num_out", "lang", "embed", "length")
 
 
 def build_model(config):
@@ -185,6 +186,23 @@ def save_checkpoint(path, model, config, **extra):
     save_lab_checkpoint(path, "seq", config, model, **extra)
 
 
+def check_settings(path, ckpt):
+    """Check a Part 3 checkpoint's settings with seq_train.py's flags: its config, the seed and candidates beside it,
+    and the settings its --resume state keeps; a CheckpointError names the file and the key."""
+    from lab.recurrent.settings import TrainSettings
+
+    check_settings_of(TrainSettings, path, ckpt["config"], "config", CheckpointError, CONFIG_NEEDS, {"hid": "num_hid"})
+    check_settings_of(TrainSettings, path, {k: ckpt[k] for k in ("seed", "candidates") if k in ckpt}, "", CheckpointError)
+    resume = ckpt.get("resume")
+    if isinstance(resume, dict) and isinstance(resume.get("settings"), dict):
+        check_settings_of(TrainSettings, path, resume["settings"], "resume.settings", CheckpointError)
+
+
+def read_checkpoint(path):
+    """Load a Part 3 checkpoint safely and check all of it, without building its model; returns the dict."""
+    return load_lab_checkpoint(path, "seq", check_settings)
+
+
 def load_checkpoint(path):
     """Load a checkpoint safely and rebuild its model; returns (model in eval mode, checkpoint dict).
 
@@ -192,7 +210,7 @@ def load_checkpoint(path):
     is not a Part 3 checkpoint, lacks a setting, or its weights do not fit
     the model its config describes.
     """
-    ckpt = load_lab_checkpoint(path, "seq", CONFIG_FIELDS)
+    ckpt = read_checkpoint(path)
     model = load_weights(path, build_model(ckpt["config"]), ckpt["state_dict"])  # its config checked on loading
     model.eval()
     return model, ckpt

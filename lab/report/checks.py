@@ -74,9 +74,9 @@ def expected_inputs(lang, n):
 def explanation_problem(folder, path, record):
     """Why the explanation record ``record`` (at ``path``, inside ``folder``) does not describe its network, or
     None: it is held against the checkpoint it names and against itself."""
-    from lab.common.checkpoints import load_checkpoint
     from lab.common.errors import UserError
     from lab.recurrent.languages import make_language
+    from seq_models import read_checkpoint
 
     results = record["results"]
     a = results["analysis"]
@@ -84,7 +84,7 @@ def explanation_problem(folder, path, record):
     if checkpoint is None:
         return f"{path}: results.checkpoint names no network inside the report's folder"
     try:
-        config = load_checkpoint(checkpoint, "seq", {})["config"]
+        config = read_checkpoint(checkpoint)["config"]
     except UserError as err:
         return f"{path}: its network: {err}"
     length = record.get("settings", {}).get("length") or config["length"]
