@@ -134,10 +134,9 @@ def parameter_arithmetic(model):
     return total, lines
 
 
-def model_settings(net, hid=500, conv1=16, conv2=32, fc=256, dropout=0.2):
-    """The settings that rebuild the model ``net``: its name and the sizes it uses."""
-    every = {"hid": hid, "conv1": conv1, "conv2": conv2, "fc": fc, "dropout": dropout}
-    return {"net": net, **{name: every[name] for name in NET_SIZES[net]}}
+def model_settings(net, **sizes):
+    """The settings that rebuild the model ``net``: its name and those of ``sizes`` it uses."""
+    return {"net": net, **{name: sizes[name] for name in NET_SIZES[net] if name in sizes}}
 
 
 def save_kuzu_checkpoint(path, model, settings, **extra):

@@ -7,7 +7,6 @@ every epoch, then the most-confused pairs, the parameter count and the wall
 time; saves a confusion heatmap, a grid of test examples and the training
 curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
-import argparse
 import contextlib
 import os
 import sys
@@ -28,22 +27,15 @@ from lab.common.records import Record
 from lab.common.errors import UserError, run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import exclusive
-from lab.common.options import add_flags, parse_settings, same_on_resume
+from lab.common.options import parse_settings, same_on_resume
 from lab.common.compute import pick_device, seed_everything, torch_threads
 from lab.common.threads import ThreadChooser, candidate_counts
-
-DESCRIPTION = "Train and test a classifier on Kuzushiji-MNIST (KMNIST)."
-
-
-def build_parser():
-    """The command line, compatible with the course's kuzu_main.py: the flags of Settings."""
-    return add_flags(argparse.ArgumentParser(description=DESCRIPTION), Settings)
 
 
 def parse_args(argv):
     """The settings the flags give, each net's own defaults filled in where none were given; flags that do not fit
     together are a usage error, as argparse's own."""
-    return parse_settings(Settings, argv, DESCRIPTION, usage_errors=True)
+    return parse_settings(Settings, argv, "Train and test a classifier on Kuzushiji-MNIST (KMNIST).", usage_errors=True)
 
 
 def check_outputs(settings):

@@ -15,7 +15,6 @@ for two hidden units, ``_flow.jpg`` (each symbol's map) and ``_space.jpg``
 (the strings in the hidden space with the decision line), and writes the
 run record ``<plot_path>/<name>_explain.json``.
 """
-import argparse
 import os
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 from lab.common.compute import seed_everything, torch_threads
 from lab.common.errors import run_main
 from lab.common.figures import pyplot, save_figure
-from lab.common.options import add_flags
+from lab.common.options import parse_settings
 from lab.common.records import Record
 from lab.explain.analysis import explain
 from lab.explain.figures import counter_figure, flow_figure, space_figure
@@ -31,11 +30,6 @@ from lab.explain.maps import StateMaps
 from lab.explain.sentences import explanation, num, vector
 from lab.recurrent.series import language_for, resolve_checkpoint, series_name
 from lab.recurrent.settings import ExplainSettings
-
-
-def build_parser():
-    """The command-line flags: seq_plot.py's for picking the checkpoint, plus --seed."""
-    return add_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), ExplainSettings)
 
 
 def tables(result):
@@ -93,7 +87,7 @@ def draw(result, maps, folder, name):
 
 def main(argv=None):
     """Load the network, measure, print, draw and record."""
-    settings = ExplainSettings(**vars(build_parser().parse_args(argv)))
+    settings = parse_settings(ExplainSettings, argv, __doc__.split("\n")[0])
     seed_everything(settings.seed)
     model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]

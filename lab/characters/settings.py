@@ -11,19 +11,19 @@ UserError of one sentence. ``as_config()`` is the plain dict that the run
 record and the checkpoint's ``args`` hold (the flags' names), and
 ``model_config()`` the dict that rebuilds the network (kuzu.build_model).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from kuzu import NET_DEFAULTS, NETS, model_settings
 from lab.characters import kmnist
 from lab.characters.training import SCHEDULES, VIEW_MOVES
 from lab.common.errors import UserError
-from lab.common.options import SEED_MAX, check_own, flag
+from lab.common.options import SEED_MAX, Settings as Flags, flag
 
 MAX_SHIFT = 4  # pixels; a larger shift moves most of a 28x28 character out of the picture
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Flags):
     """One Part 1 run: the network, its training, the data, the device and the outputs."""
 
     net: str = flag("--net", "full", choices=NETS, resume=True, help="lin, full or conv (default %(default)s)")
@@ -89,7 +89,7 @@ class Settings:
                                                   "kuzu_<net>_dry-run_*)")
 
     def __post_init__(self):
-        check_own(self)
+        self.check_flags()
         for name, value in NET_DEFAULTS[self.net].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
@@ -103,13 +103,9 @@ class Settings:
         if self.resume and not self.save:
             raise UserError("--resume goes on from the checkpoint named by --save PATH")
 
-    def as_config(self):
-        """The settings as a plain dict, under the flags' names: the run record's and the checkpoint's."""
-        return asdict(self)
-
     def model_config(self):
         """The dict that rebuilds the network: its name and the sizes it uses (kuzu.build_model)."""
-        return model_settings(self.net, self.hid, self.conv1, self.conv2, self.fc, self.dropout)
+        return model_settings(**self.as_config())
 
     @property
     def run_name(self):

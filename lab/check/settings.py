@@ -7,18 +7,18 @@ record holds; check.train reads the training ones (epoch, lr, init,
 restarts, patience).
 """
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from check import REPORT_EVERY
 from lab.common.errors import UserError
-from lab.common.options import SEED_MAX, check_own, flag
+from lab.common.options import SEED_MAX, Settings as Flags, flag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_DATA = os.path.join(ROOT, "data", "check.csv")  # the course's nine points
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Flags):
     """One Part 2 run: the network, its weights (hand-set or trained), the training and the outputs."""
 
     hid: int = flag("--hid", 4, low=1, high=1000, help="number of hidden units (default %(default)s)")
@@ -41,14 +41,10 @@ class Settings:
     data: str = flag("--data", DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
 
     def __post_init__(self):
-        check_own(self)
+        self.check_flags()
         if self.act == "step" and not self.set_weights:
             raise UserError("--act step cannot be trained (the step function has no gradient); "
                             "add --set_weights, or use --act sig")
-
-    def as_config(self):
-        """The settings as a plain dict, under the flags' names: the run record's."""
-        return asdict(self)
 
     @property
     def run_name(self):

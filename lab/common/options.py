@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import math
 
+from lab.common import schema
 from lab.common.errors import UserError
 
 FLOAT32_MAX = 3.4028234663852886e38  # the largest float torch's default dtype holds
@@ -44,11 +45,6 @@ def number(kind, low=None, above=None, high=None, below=None):
 def positive(kind):
     """An argparse type for numbers of ``kind`` that must be above zero."""
     return number(kind, above=0)
-
-
-def seed_number():
-    """The argparse type of a --seed: a whole number from 0 to SEED_MAX."""
-    return number(int, low=0, high=SEED_MAX)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,17 +82,14 @@ class Flag:
 
     def spec(self, nullable):
         """What the setting must be in a file (lab.common.schema), None allowed if ``nullable``."""
-        from lab.common import schema
-
-        bounds = {"low": self.low, "high": self.high, "above": self.above, "below": self.below,
-                  "optional": True, "nullable": nullable}
-        if self.kind is int and self.above is not None:  # said as "from 1 to 1024", not "above 0 and at most 1024"
-            bounds.update(low=self.above + 1, above=None)
-        if self.kind is bool:
-            return schema.flag(optional=True, nullable=nullable)
-        if self.kind is str:
-            return schema.text(self.choices, optional=True, nullable=nullable)
-        return (schema.whole if self.kind is int else schema.number)(choices=self.choices, **bounds)
+        more = {"optional": True, "nullable": nullable}
+        if self.kind in (bool, str):
+            return schema.flag(**more) if self.kind is bool else schema.text(self.choices, **more)
+        low, above = self.low, self.above
+        if self.kind is int and above is not None:  # said as "from 1 to 1024", not "above 0 and at most 1024"
+            low, above = above + 1, None
+        return (schema.whole if self.kind is int else schema.number)(
+            low, self.high, above=above, below=self.below, choices=self.choices, **more)
 
 
 def flag(names, default=None, kind=None, **more):
@@ -140,24 +133,28 @@ def check_settings(cls, path, data, where, error=UserError, required=(), names=N
     key in ``data`` (a Part 3 config's num_hid is --hid). A problem raises
     ``error``, one sentence naming the file and the key (``where.key``).
     """
-    from lab.common.schema import check, fields
-
     missing = [key for key in required if key not in data]
     if missing:
         raise error(f"{path} is missing the setting(s) {', '.join(missing)} in its {where}")
     keys = {(names or {}).get(name, name): declared_flag for name, declared_flag, _ in declared(cls)}
     specs = {key: f.spec(nullable=f.default is None and key not in required) for key, f in keys.items()}
-    return check(path, data, fields(specs), where, error)
+    return schema.check(path, data, schema.fields(specs), where, error)
 
 
-def check_own(settings):
-    """Check a settings object's values with its flags, however it was built; a UserError naming the flag."""
-    from lab.common.schema import problem
+class Settings:
+    """What every settings dataclass of flags shares: the plain dict of its values, and their check."""
 
-    for name, declared_flag, _ in declared(type(settings)):
-        found = problem(getattr(settings, name), declared_flag.spec(declared_flag.default is None), declared_flag.names[0])
-        if found:
-            raise UserError(" ".join(found))
+    def as_config(self):
+        """The settings as a plain dict, under the flags' names: the run record's (and a checkpoint's args)."""
+        return dataclasses.asdict(self)
+
+    def check_flags(self):
+        """Check the values with their flags, however the object was built; a UserError naming the flag."""
+        for name, declared_flag, _ in declared(type(self)):
+            spec = declared_flag.spec(declared_flag.default is None)
+            found = schema.problem(getattr(self, name), spec, declared_flag.names[0])
+            if found:
+                raise UserError(" ".join(found))
 
 
 def same_on_resume(cls):

@@ -4,7 +4,7 @@ Each field is a flag (lab.common.options.flag); the flags the commands share
 (--lang, --embed, --model, --hid, --epoch, --length, the folders, --seed,
 --threads) are one ``Flag`` each, taken by every class that has them, so the
 command lines, the checks of a checkpoint's config (seq_models) and
---resume's keys all come from here. ``TrainSettings`` fills what the flags leave at None from DEFAULTS (per
+--resume's keys all come from here. ``TrainSettings`` fills what the flags leave at None from defaults_for (per
 language and model) and checks the values that only make sense together,
 once; ``CheckpointChoice`` names the checkpoint to analyse, and
 ``PlotSettings``, ``MachineSettings`` and ``ExplainSettings`` add what
@@ -14,48 +14,34 @@ unchangeable; a bad combination is a UserError of one sentence. ``as_config()`` 
 record holds, under the flags' names (and the keys a checkpoint's resume
 state compares).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from lab.common.errors import UserError
-from lab.common.options import SEED_MAX, Flag, check_own, flag
+from lab.common.options import SEED_MAX, Flag, Settings, flag
 from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
 
 MODELS = ("srn", "lstm")
 REPORT_EVERY = 1000  # sequences between reports
 UNTIL_REPORTS = 10  # --until: the loss must stay below the threshold for this many reports
-# Per language and model, chosen by measurement (docs/results.md).
-# batch: sequences per update (1 = the course's online training).
-DEFAULTS = {
-    ("anbn", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anb2n", "srn"): dict(hid=2, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anbncn", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anb2nc3n", "srn"): dict(hid=4, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("reber", "srn"): dict(hid=4, epoch=50, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("reber_embed", "srn"): dict(hid=8, epoch=100, optim="adam", lr=0.003, init=0.5, batch=10, candidates=8),
-    ("anbn", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anb2n", "lstm"): dict(hid=2, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anbncn", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("anb2nc3n", "lstm"): dict(hid=3, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("reber", "lstm"): dict(hid=4, epoch=50, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-    ("reber_embed", "lstm"): dict(hid=8, epoch=100, optim="adam", lr=0.01, init=None, batch=10, candidates=1),
-}
+# Chosen by measurement (docs/results.md): per model, and the hidden units and thousands of sequences per language
+# for (srn, lstm). The optimiser (adam), the sequences per update (10) and the momentum (0) are the flags' own.
+MODEL_DEFAULTS = {"srn": dict(lr=0.003, init=0.5, candidates=8), "lstm": dict(lr=0.01, init=None, candidates=1)}
+SIZE_DEFAULTS = {"anbn": ((2, 100), (2, 50)), "anb2n": ((2, 100), (2, 50)), "anbncn": ((4, 100), (3, 50)),
+                 "anb2nc3n": ((4, 100), (3, 50)), "reber": ((4, 50), (4, 50)), "reber_embed": ((8, 100), (8, 100))}
 
 
 def defaults_for(lang, model, embed=False):
-    """The default settings for a language and model (hid, epoch, optim, lr, mom, init, batch, candidates)."""
+    """The settings a language and model get where the flags give none (hid, epoch, lr, init, candidates)."""
     if lang not in LANGS or model not in MODELS:
         raise UserError(f"no network {model!r} for a language {lang!r}; choose from {', '.join(LANGS)} "
                         f"and {' or '.join(MODELS)}")
-    return dict(DEFAULTS[(lang_tag(lang, embed), model)], mom=0.0)
+    hid, epoch = SIZE_DEFAULTS[lang_tag(lang, embed)][MODELS.index(model)]
+    return dict(MODEL_DEFAULTS[model], hid=hid, epoch=epoch)
 
 
-class SettingsBase:
-    """What every settings class here shares: the plain dict, the language's tag."""
-
-    def as_config(self):
-        """The settings as a plain dict, under the flags' names: the run record's settings, and what a
-        checkpoint's resume state keeps of them (series.RESUME_SETTINGS)."""
-        return asdict(self)
+class SettingsBase(Settings):
+    """What every settings class here shares: the plain dict (as_config, also what a checkpoint's resume state
+    keeps of it: series.RESUME_SETTINGS), the language's tag."""
 
     @property
     def tag(self):
@@ -72,7 +58,7 @@ EMBED = Flag(("--embed",), False, bool, resume=True, help="embedded Reber gramma
 LENGTH = Flag(("--length",), None, int, low=0, resume=True,  # None: the language's own
               help="largest n (anb2n family, default 4) or minimum string length (reber, default 5)")
 MODEL = Flag(("--model",), "srn", choices=MODELS, resume=True, help="network type (default: %(default)s)")
-HID = Flag(("--hid",), None, int, above=0, high=1024, resume=True,  # None: DEFAULTS for the language and model
+HID = Flag(("--hid",), None, int, above=0, high=1024, resume=True,  # None: defaults_for the language and model
            help="hidden units (default: seq_train.py's for the language and model)")
 EPOCH = Flag(("--epoch",), None, int, above=0,
              help="which checkpoint, in thousands of sequences (default: the latest there is)")
@@ -96,18 +82,18 @@ class TrainSettings(SettingsBase):
     embed: bool = EMBED.field()
     length: int | None = LENGTH.field()
     model: str = MODEL.field()
-    # None here and below: DEFAULTS for the language and model
+    # None here and below: defaults_for the language and model
     hid: int | None = HID.field(help="hidden units (default: 2 for anbn and anb2n; 4 for anbncn and anb2nc3n (3 for "
                                      "lstm); 4 for reber, 8 for reber --embed)")
-    optim: str | None = flag("--optim", choices=("sgd", "adam"), resume=True, help="optimiser (default: adam)")
+    optim: str = flag("--optim", "adam", choices=("sgd", "adam"), resume=True, help="optimiser (default: adam)")
     lr: float | None = flag("--lr", kind=float, above=0, resume=True,
                             help="learning rate (default: 0.003 for srn, 0.01 for lstm)")
-    mom: float | None = flag("--mom", kind=float, low=0, below=1, resume=True, help="SGD momentum (default: 0)")
+    mom: float = flag("--mom", 0.0, low=0, below=1, resume=True, help="SGD momentum (default: 0)")
     init: float | None = flag("--init", kind=float, above=0, resume=True,  # the SRN's only; None for an LSTM
                               help="standard deviation of the SRN's initial weights (default: 0.5)")
     epoch: int | None = EPOCH.field(help="thousands of training sequences (default: 100 for srn and 50 for lstm, but "
                                          "50 for both on reber and 100 for both on reber --embed)")
-    batch: int | None = flag("--batch", kind=int, low=1, high=REPORT_EVERY, resume=True,
+    batch: int = flag("--batch", 10, low=1, high=REPORT_EVERY, resume=True,
                              help="sequences per weight update; 1 is the course's online training (default: 10)")
     candidates: int | None = flag("--candidates", kind=int, low=1, high=64, resume=True,
                                   help="train this many networks side by side in one fused layer and keep the best "
@@ -128,7 +114,7 @@ class TrainSettings(SettingsBase):
                                       "%(default)s)")
 
     def __post_init__(self):
-        check_own(self)
+        self.check_flags()
         defaults = defaults_for(self.lang, self.model, self.embed)
         check_embed(self.lang, self.embed)
         if self.init is not None and self.model == "lstm":
@@ -179,7 +165,7 @@ class CheckpointChoice(SettingsBase):
              "of every n up to twice this, and so grows with its square")
 
     def __post_init__(self):
-        check_own(self)
+        self.check_flags()
         check_embed(self.lang, self.embed)
 
     @property

@@ -19,7 +19,7 @@ from lab.recurrent.languages import CERTAIN, PREDICTED, collate
 from lab.common.checkpoints import load_optimizer, load_weights, state_of
 from lab.common.errors import Diverged, UserError
 from lab.recurrent.series import checkpoint_path, load_resume_state, resume_state
-from lab.recurrent.settings import REPORT_EVERY, UNTIL_REPORTS  # noqa: F401 (also read from here)
+from lab.recurrent.settings import REPORT_EVERY, UNTIL_REPORTS
 from seq_models import Population, build_model, save_checkpoint
 from lab.recurrent.tracing import show_sequence
 
