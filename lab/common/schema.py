@@ -18,8 +18,9 @@ is allowed too) and ``optional=True`` (its key may be missing):
 in it (``config.num_hid``, ``resume.optimizer.param_groups``) and what is
 wrong. The formats: the lab's checkpoints (``check_checkpoint``), the
 states --resume goes on from (``check_seq_resume``, ``check_kuzu_resume``),
-run records (``RECORD``, ``record_spec``) and the report's manifest
-(``MANIFEST``).
+run records (``RECORD``, ``check_record``) and the report's manifest
+(``MANIFEST``). The settings these files hold are not here: each part checks
+them with the flags that declare them (lab.common.options.check_settings).
 """
 import math
 from dataclasses import dataclass
