@@ -42,11 +42,6 @@ def number(kind, low=None, above=None, high=None, below=None):
     return parse
 
 
-def positive(kind):
-    """An argparse type for numbers of ``kind`` that must be above zero."""
-    return number(kind, above=0)
-
-
 @dataclasses.dataclass(frozen=True)
 class Flag:
     """One flag: its spellings, default, type (int, float, str or bool), bounds or choices, help and metavar.
