@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lab.common.errors import CheckpointError
+from lab.common.options import Flag, check_settings
 from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
 
 NETS = ("lin", "full", "conv")
@@ -31,8 +32,21 @@ NET_DEFAULTS = {
 OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
             {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False, "smoothing": 0.0, "tta": 1})
 # <<< Part 1 Q3 recipe
-# The settings that rebuild each net (stored in checkpoints; their flags are lab.characters.settings's).
+# The settings that rebuild each net (stored in checkpoints), and their flags (kuzu_main.py's, which a checkpoint's
+# config is checked with).
 NET_SIZES = {"lin": (), "full": ("hid",), "conv": ("conv1", "conv2", "fc", "dropout")}
+NET_FLAGS = {
+    "net": Flag(("--net",), "full", choices=NETS, resume=True, help="lin, full or conv (default %(default)s)"),
+    "hid": Flag(("--hid",), 500, int, low=1, high=100_000, resume=True, help="hidden units of NetFull (default "
+                                                                            "%(default)s)"),
+    "conv1": Flag(("--conv1",), 16, int, low=1, high=4096, resume=True,
+                  help="filters in NetConv's first layer (default %(default)s)"),
+    "conv2": Flag(("--conv2",), 32, int, low=1, high=4096, resume=True,
+                  help="filters in NetConv's second layer (default %(default)s)"),
+    "fc": Flag(("--fc",), 256, int, low=1, high=100_000, resume=True,
+               help="units in NetConv's hidden layer (default %(default)s)"),
+    "dropout": Flag(("--dropout",), 0.2, float, low=0, below=1, resume=True,
+                    help="NetConv's dropout before the output (default %(default)s)")}
 
 
 class NetLin(nn.Module):
@@ -145,12 +159,9 @@ def save_kuzu_checkpoint(path, model, settings, **extra):
 
 
 def check_config(path, ckpt):
-    """Check a Part 1 checkpoint's config with kuzu_main.py's flags: a known net and the sizes it uses, in range."""
-    from lab.characters.settings import Settings  # which imports this module
-    from lab.common.options import check_settings
-
+    """Check a Part 1 checkpoint's config with the nets' flags: a known net and the sizes it uses, in range."""
     sizes = NET_SIZES[ckpt["config"]["net"]] if ckpt["config"].get("net") in NETS else ()
-    check_settings(Settings, path, ckpt["config"], "config", CheckpointError, ("net", *sizes))
+    check_settings(NET_FLAGS, path, ckpt["config"], "config", CheckpointError, ("net", *sizes))
 
 
 def load_checkpoint(path, device="cpu"):

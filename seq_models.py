@@ -16,7 +16,7 @@ from torch import nn
 
 from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
 from lab.common.errors import CheckpointError
-from lab.common.options import check_settings as check_settings_of
+from lab.common.options import Flag, check_settings
 
 
 class SRN_model(nn.Module):
@@ -171,7 +171,11 @@ class Population(nn.Module):
         return model
 
 
-# What a Part 3 checkpoint's config must hold; its settings are checked with seq_train.py's flags, num_hid as --hid.
+# The flags of the settings that rebuild a network (seq_train.py's and the analysing commands'), which a checkpoint's
+# config is checked with (its num_hid is --hid), and what the config must hold.
+MODEL = Flag(("--model",), "srn", choices=tuple(MODELS), resume=True, help="network type (default: %(default)s)")
+HID = Flag(("--hid",), None, int, above=0, high=1024, resume=True,  # None: seq_train.py's default
+           help="hidden units (default: seq_train.py's for the language and model)")
 CONFIG_NEEDS = ("model", "num_input", "num_hid", "num_out", "lang", "embed", "length")
 
 
@@ -186,31 +190,22 @@ def save_checkpoint(path, model, config, **extra):
     save_lab_checkpoint(path, "seq", config, model, **extra)
 
 
-def check_settings(path, ckpt):
-    """Check a Part 3 checkpoint's settings with seq_train.py's flags: its config, the seed and candidates beside it,
-    and the settings its --resume state keeps; a CheckpointError names the file and the key."""
-    from lab.recurrent.settings import TrainSettings
-
-    check_settings_of(TrainSettings, path, ckpt["config"], "config", CheckpointError, CONFIG_NEEDS, {"hid": "num_hid"})
-    check_settings_of(TrainSettings, path, {k: ckpt[k] for k in ("seed", "candidates") if k in ckpt}, "", CheckpointError)
-    resume = ckpt.get("resume")
-    if isinstance(resume, dict) and isinstance(resume.get("settings"), dict):
-        check_settings_of(TrainSettings, path, resume["settings"], "resume.settings", CheckpointError)
+def check_config(path, ckpt):
+    """Check what rebuilding the network needs of a checkpoint's config: every key of CONFIG_NEEDS, --model and
+    --hid as their flags take them; a CheckpointError names the file and the key."""
+    check_settings({"model": MODEL, "hid": HID}, path, ckpt["config"], "config", CheckpointError, CONFIG_NEEDS,
+                   {"hid": "num_hid"})
 
 
-def read_checkpoint(path):
-    """Load a Part 3 checkpoint safely and check all of it, without building its model; returns the dict."""
-    return load_lab_checkpoint(path, "seq", check_settings)
-
-
-def load_checkpoint(path):
+def load_checkpoint(path, check=check_config):
     """Load a checkpoint safely and rebuild its model; returns (model in eval mode, checkpoint dict).
 
     Raises CheckpointError (naming the file and what is wrong) when the file
     is not a Part 3 checkpoint, lacks a setting, or its weights do not fit
-    the model its config describes.
+    the model its config describes. ``check(path, checkpoint)`` checks its
+    settings (lab.recurrent.settings.check_checkpoint checks all of them).
     """
-    ckpt = read_checkpoint(path)
+    ckpt = load_lab_checkpoint(path, "seq", check)
     model = load_weights(path, build_model(ckpt["config"]), ckpt["state_dict"])  # its config checked on loading
     model.eval()
     return model, ckpt

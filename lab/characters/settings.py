@@ -1,8 +1,9 @@
 """Part 1's settings: every flag of kuzu_main.py, declared once, and the checked, unchangeable object they give.
 
 Each field is a flag (lab.common.options.flag: its spelling, default, type,
-bounds and help), so kuzu_main.py's command line, the checks of a
-checkpoint's config and --resume's keys all come from here.
+bounds and help), so kuzu_main.py's command line and --resume's keys come
+from here; the flags of the settings that rebuild a network (--net and its
+sizes) are kuzu.NET_FLAGS, which also check a checkpoint's config.
 ``Settings(net="conv")`` fills what is left at None with that net's own
 defaults (kuzu.NET_DEFAULTS: lr, mom, shift, schedule, nesterov, ema,
 smoothing, tta, erase, wd; the data folder of kmnist.data_root) and checks
@@ -13,7 +14,7 @@ record and the checkpoint's ``args`` hold (the flags' names), and
 """
 from dataclasses import dataclass
 
-from kuzu import NET_DEFAULTS, NETS, model_settings
+from kuzu import NET_DEFAULTS, NET_FLAGS, model_settings
 from lab.characters import kmnist
 from lab.characters.training import SCHEDULES, VIEW_MOVES
 from lab.common.errors import UserError
@@ -26,7 +27,7 @@ MAX_SHIFT = 4  # pixels; a larger shift moves most of a 28x28 character out of t
 class Settings(Flags):
     """One Part 1 run: the network, its training, the data, the device and the outputs."""
 
-    net: str = flag("--net", "full", choices=NETS, resume=True, help="lin, full or conv (default %(default)s)")
+    net: str = NET_FLAGS["net"].field()
     # None here and below: the net's own default
     lr: float | None = flag("--lr", kind=float, above=0, resume=True,
                             help="learning rate, the peak of onecycle (default 0.01; full 0.02, conv 0.08)")
@@ -34,15 +35,11 @@ class Settings(Flags):
                              help="momentum (default 0.5; full and conv 0.9)")
     epochs: int = flag("--epochs", 10, above=0, resume=True, help="number of training epochs (default %(default)s)")
     no_cuda: bool = flag("--no_cuda", False, help="never use CUDA")
-    hid: int = flag("--hid", 500, low=1, high=100_000, resume=True, help="hidden units of NetFull (default %(default)s)")
-    conv1: int = flag("--conv1", 16, low=1, high=4096, resume=True,
-                      help="filters in NetConv's first layer (default %(default)s)")
-    conv2: int = flag("--conv2", 32, low=1, high=4096, resume=True,
-                      help="filters in NetConv's second layer (default %(default)s)")
-    fc: int = flag("--fc", 256, low=1, high=100_000, resume=True,
-                   help="units in NetConv's hidden layer (default %(default)s)")
-    dropout: float = flag("--dropout", 0.2, low=0, below=1, resume=True,
-                          help="NetConv's dropout before the output (default %(default)s)")
+    hid: int = NET_FLAGS["hid"].field()
+    conv1: int = NET_FLAGS["conv1"].field()
+    conv2: int = NET_FLAGS["conv2"].field()
+    fc: int = NET_FLAGS["fc"].field()
+    dropout: float = NET_FLAGS["dropout"].field()
     shift: int | None = flag("--shift", kind=int, low=0, high=MAX_SHIFT, resume=True,
                              help="random shift of training images by up to this many pixels (default 0; conv 2)")
     schedule: str | None = flag("--schedule", choices=SCHEDULES, resume=True,

@@ -119,19 +119,20 @@ def parse_settings(cls, argv, description, usage_errors=False):
         parser.error(str(err))
 
 
-def check_settings(cls, path, data, where, error=UserError, required=(), names=None):
-    """Check the settings ``data`` read from ``path`` (a checkpoint's config, a record's settings) with ``cls``'s
-    flags; returns ``data``.
+def check_settings(flags, path, data, where, error=UserError, required=(), names=None):
+    """Check the settings ``data`` read from ``path`` (a checkpoint's config, a record's settings) with ``flags`` (a
+    settings class, or a dict of field name -> Flag); returns ``data``.
 
-    Each key that names a flag field must hold what the flag takes; each of
-    ``required`` must be there and not None. ``names`` maps a field to its
-    key in ``data`` (a Part 3 config's num_hid is --hid). A problem raises
-    ``error``, one sentence naming the file and the key (``where.key``).
+    Each key that names a flag's field must hold what the flag takes; each
+    of ``required`` must be there and not None. ``names`` maps a field to
+    its key in ``data`` (a Part 3 config's num_hid is --hid). A problem
+    raises ``error``, one sentence naming the file and the key (``where.key``).
     """
     missing = [key for key in required if key not in data]
     if missing:
         raise error(f"{path} is missing the setting(s) {', '.join(missing)} in its {where}")
-    keys = {(names or {}).get(name, name): declared_flag for name, declared_flag, _ in declared(cls)}
+    flags = flags if isinstance(flags, dict) else {name: f for name, f, _ in declared(flags)}
+    keys = {(names or {}).get(name, name): f for name, f in flags.items()}
     specs = {key: f.spec(nullable=f.default is None and key not in required) for key, f in keys.items()}
     return schema.check(path, data, schema.fields(specs), where, error)
 

@@ -7,7 +7,6 @@ written and the results. The report and the benchmark scripts read these
 files instead of the printed text. Records are written atomically.
 """
 import datetime
-import importlib
 import json
 import os
 import platform
@@ -17,15 +16,9 @@ import time
 
 from lab.common.errors import UserError, first_line
 from lab.common.files import atomic_write_text
-from lab.common.options import check_settings
 from lab.common.schema import check_record
 
 VERSION = 1
-SETTINGS = {  # command -> its settings class (module, name), whose flags check a record's settings
-    "kuzu_main.py": ("lab.characters.settings", "Settings"), "check_main.py": ("lab.check.settings", "Settings"),
-    "seq_train.py": ("lab.recurrent.settings", "TrainSettings"), "seq_plot.py": ("lab.recurrent.settings", "PlotSettings"),
-    "seq_fsm.py": ("lab.recurrent.settings", "MachineSettings"),
-    "seq_explain.py": ("lab.recurrent.settings", "ExplainSettings")}
 
 
 def cpu_name():
@@ -115,8 +108,7 @@ def plain(value):
 
 
 def read_record(path, command=None):
-    """Load a record and check it against the record format (and ``command``'s results, when given), its settings
-    with the flags of the command that wrote it.
+    """Load a record and check it against the record format (and ``command``'s results, when given).
 
     A missing, unreadable or damaged file is a UserError naming it and, for
     a damaged one, the field at fault.
@@ -130,8 +122,4 @@ def read_record(path, command=None):
         raise UserError(f"cannot read the run record {path}: {first_line(err, type(err).__name__)}") from None
     if not isinstance(data, dict) or "results" not in data:
         raise UserError(f"{path} is not a run record of this lab")
-    check_record(path, data, command)
-    if data.get("command") in SETTINGS:  # the settings, with the flags of the command that wrote them
-        module, name = SETTINGS[data["command"]]
-        check_settings(getattr(importlib.import_module(module), name), path, data.get("settings", {}), "settings")
-    return data
+    return check_record(path, data, command)

@@ -10,12 +10,12 @@ import glob
 import os
 import re
 
-from lab.common.checkpoints import CheckpointError, check_same_settings, state_of
+from lab.common.checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
 from lab.recurrent.languages import lang_tag, make_language
-from lab.recurrent.settings import TrainSettings
+from lab.recurrent.settings import TrainSettings, check_checkpoint
 from lab.common.errors import UserError
 from lab.common.options import same_on_resume
-from seq_models import load_checkpoint, read_checkpoint
+from seq_models import load_checkpoint
 
 
 def series_name(tag, model, hid):
@@ -36,6 +36,12 @@ def resume_state(settings, model, optimizer, rng, progress):
     return {"settings": {key: settings[key] for key in RESUME_SETTINGS},
             "model": state_of(model),
             "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state, "progress": progress.plain()}
+
+
+def read_checkpoint(path):
+    """Load a Part 3 checkpoint safely and check all of it, its settings with their flags, without building its
+    network; returns the dict."""
+    return load_lab_checkpoint(path, "seq", check_checkpoint)
 
 
 def load_resume_state(out_path, tag, model, hid, settings):
@@ -84,7 +90,7 @@ def load_model(path, out_path=None):
     """Load a checkpoint for analysis; any problem becomes a UserError naming the checkpoints there are."""
     where = out_path or os.path.dirname(path) or "."
     try:
-        return load_checkpoint(path)
+        return load_checkpoint(path, check_checkpoint)
     except CheckpointError as err:
         raise UserError(f"{err}; {existing(where)}") from None
 

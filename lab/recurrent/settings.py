@@ -17,10 +17,12 @@ state compares).
 from dataclasses import dataclass
 
 from lab.common.errors import UserError
-from lab.common.options import SEED_MAX, Flag, Settings, flag
+from lab.common.options import SEED_MAX, Flag, Settings, check_settings, flag
+from lab.common.errors import CheckpointError
 from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
+from seq_models import CONFIG_NEEDS, HID, MODEL
 
-MODELS = ("srn", "lstm")
+MODELS = MODEL.choices
 REPORT_EVERY = 1000  # sequences between reports
 UNTIL_REPORTS = 10  # --until: the loss must stay below the threshold for this many reports
 # Chosen by measurement (docs/results.md): per model, and the hidden units and thousands of sequences per language
@@ -57,9 +59,6 @@ LANG = Flag(("--lang",), "anb2n", choices=LANGS, resume=True, help="language to 
 EMBED = Flag(("--embed",), False, bool, resume=True, help="embedded Reber grammar (with --lang reber)")
 LENGTH = Flag(("--length",), None, int, low=0, resume=True,  # None: the language's own
               help="largest n (anb2n family, default 4) or minimum string length (reber, default 5)")
-MODEL = Flag(("--model",), "srn", choices=MODELS, resume=True, help="network type (default: %(default)s)")
-HID = Flag(("--hid",), None, int, above=0, high=1024, resume=True,  # None: defaults_for the language and model
-           help="hidden units (default: seq_train.py's for the language and model)")
 EPOCH = Flag(("--epoch",), None, int, above=0,
              help="which checkpoint, in thousands of sequences (default: the latest there is)")
 OUT_PATH = Flag(("--out_path", "--out-path"), "net", help="folder of the checkpoints (default: %(default)s)")
@@ -67,6 +66,16 @@ PLOT_PATH = Flag(("--plot_path", "--plot-dir"), "plot", help="folder for the los
 SEED = Flag(("--seed",), 0, int, low=0, high=SEED_MAX, resume=True,
             help="random seed, 0 to 2**32-1 (default: %(default)s)")
 THREADS = Flag(("--threads",), 1, int, above=0, help="torch CPU threads (default: %(default)s)")
+
+
+def check_checkpoint(path, ckpt):
+    """Check all the settings of a Part 3 checkpoint with seq_train.py's flags: its config, the seed and candidates
+    beside it, and what its --resume state keeps; a CheckpointError names the file and the key."""
+    check_settings(TrainSettings, path, ckpt["config"], "config", CheckpointError, CONFIG_NEEDS, {"hid": "num_hid"})
+    check_settings(TrainSettings, path, {k: ckpt[k] for k in ("seed", "candidates") if k in ckpt}, "", CheckpointError)
+    resume = ckpt.get("resume")
+    if isinstance(resume, dict) and isinstance(resume.get("settings"), dict):
+        check_settings(TrainSettings, path, resume["settings"], "resume.settings", CheckpointError)
 
 
 def plot_path(what):

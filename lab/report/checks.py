@@ -7,10 +7,30 @@ an explanation record (seq_explain.py) must agree with its network's
 checkpoint and with itself: the language, its length, the model and its
 width, every string's input symbols and every state's width. Each check
 returns None, or one sentence saying what is wrong and in which file.
+``read_run_record`` reads a record, its settings checked with the flags of
+the command that wrote it.
 """
 import os
 
+from lab.common.records import read_record
+
 IMAGES = (".jpg", ".jpeg", ".png")
+
+
+def read_run_record(path, command=None):
+    """A run record (lab.common.records.read_record), its settings checked with the flags of the command that wrote
+    it: a UserError names the file and the setting."""
+    from lab.characters.settings import Settings as Part1
+    from lab.check.settings import Settings as Part2
+    from lab.common.options import check_settings
+    from lab.recurrent.settings import ExplainSettings, MachineSettings, PlotSettings, TrainSettings
+
+    data = read_record(path, command)
+    settings = {"kuzu_main.py": Part1, "check_main.py": Part2, "seq_train.py": TrainSettings,
+                "seq_plot.py": PlotSettings, "seq_fsm.py": MachineSettings, "seq_explain.py": ExplainSettings}
+    if data.get("command") in settings:
+        check_settings(settings[data["command"]], path, data.get("settings", {}), "settings")
+    return data
 
 
 def inside(folder, path):
@@ -76,7 +96,7 @@ def explanation_problem(folder, path, record):
     None: it is held against the checkpoint it names and against itself."""
     from lab.common.errors import UserError
     from lab.recurrent.languages import make_language
-    from seq_models import read_checkpoint
+    from lab.recurrent.series import read_checkpoint
 
     results = record["results"]
     a = results["analysis"]
