@@ -37,8 +37,8 @@ OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
 NET_SIZES = {"lin": (), "full": ("hid",), "conv": ("conv1", "conv2", "fc", "dropout")}
 NET_FLAGS = {
     "net": Flag(("--net",), "full", choices=NETS, resume=True, help="lin, full or conv (default %(default)s)"),
-    "hid": Flag(("--hid",), 500, int, low=1, high=100_000, resume=True, help="hidden units of NetFull (default "
-                                                                            "%(default)s)"),
+    "hid": Flag(("--hid",), 500, int, low=1, high=100_000, resume=True,
+                help="hidden units of NetFull (default %(default)s)"),
     "conv1": Flag(("--conv1",), 16, int, low=1, high=4096, resume=True,
                   help="filters in NetConv's first layer (default %(default)s)"),
     "conv2": Flag(("--conv2",), 32, int, low=1, high=4096, resume=True,

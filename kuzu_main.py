@@ -33,8 +33,7 @@ from lab.common.threads import ThreadChooser, candidate_counts
 
 
 def parse_args(argv):
-    """The settings the flags give, each net's own defaults filled in where none were given; flags that do not fit
-    together are a usage error, as argparse's own."""
+    """The settings the flags give, each net's defaults filled in; flags that do not fit together: a usage error."""
     return parse_settings(Settings, argv, "Train and test a classifier on Kuzushiji-MNIST (KMNIST).", usage_errors=True)
 
 

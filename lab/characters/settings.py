@@ -1,16 +1,12 @@
 """Part 1's settings: every flag of kuzu_main.py, declared once, and the checked, unchangeable object they give.
 
-Each field is a flag (lab.common.options.flag: its spelling, default, type,
-bounds and help), so kuzu_main.py's command line and --resume's keys come
-from here; the flags of the settings that rebuild a network (--net and its
-sizes) are kuzu.NET_FLAGS, which also check a checkpoint's config.
-``Settings(net="conv")`` fills what is left at None with that net's own
-defaults (kuzu.NET_DEFAULTS: lr, mom, shift, schedule, nesterov, ema,
-smoothing, tta, erase, wd; the data folder of kmnist.data_root) and checks
-the values that only make sense together, once; a bad combination is a
-UserError of one sentence. ``as_config()`` is the plain dict that the run
-record and the checkpoint's ``args`` hold (the flags' names), and
-``model_config()`` the dict that rebuilds the network (kuzu.build_model).
+Each field is a flag (lab.common.options.flag); those of the network (--net
+and its sizes) are kuzu.NET_FLAGS. ``Settings(net="conv")`` fills what is
+left at None with that net's own defaults (kuzu.NET_DEFAULTS; the data
+folder of kmnist.data_root) and checks the combinations once, a UserError of
+one sentence otherwise. ``as_config()`` is the plain dict that the run
+record and the checkpoint's ``args`` hold, ``model_config()`` the dict that
+rebuilds the network (kuzu.build_model).
 """
 from dataclasses import dataclass
 

@@ -1,10 +1,8 @@
 """Part 2's settings: every flag of check_main.py, declared once, and the checked, unchangeable object they give.
 
-Each field is a flag (lab.common.options.flag: its spelling, default, type,
-bounds and help), from which check_main.py's command line is made;
-``as_config()`` is the plain dict the run
-record holds; check.train reads the training ones (epoch, lr, init,
-restarts, patience).
+Each field is a flag (lab.common.options.flag); ``as_config()`` is the plain
+dict the run record holds; check.train reads the training ones (epoch, lr,
+init, restarts, patience).
 """
 import os
 from dataclasses import dataclass

@@ -2,13 +2,10 @@
 
     hid: int = flag("--hid", 500, low=1, high=100_000, resume=True, help="hidden units (default %(default)s)")
 
-From such fields ``add_flags`` makes the command line (a bad number is
-refused, exit 2, before any work starts), ``check_settings`` checks the
-settings a file holds (a checkpoint's config, a run record's settings) with
-the same bounds, and ``same_on_resume`` names the settings a run must keep
-for --resume to go on with it. A flag several commands share is one
-``Flag`` whose ``field()`` each settings class takes (with its own help
-wording where the commands word it differently).
+``add_flags`` makes the command line of such fields (a bad number refused,
+exit 2, before any work starts), ``check_settings`` checks the settings a
+file holds with the same bounds, ``same_on_resume`` names those --resume
+needs unchanged. A flag several commands share is one ``Flag``.
 """
 import argparse
 import dataclasses
@@ -44,11 +41,8 @@ def number(kind, low=None, above=None, high=None, below=None):
 
 @dataclasses.dataclass(frozen=True)
 class Flag:
-    """One flag: its spellings, default, type (int, float, str or bool), bounds or choices, help and metavar.
-
-    ``resume``: a run goes on with --resume only where this setting is the same. A bool flag is a switch
-    (--flag), or --flag/--no-flag when its default is None.
-    """
+    """One flag: spellings, default, type (int, float, str; bool: a switch, or --x/--no-x with default None), bounds
+    or choices, help, metavar, and whether --resume goes on with a run only where this setting is the same."""
 
     names: tuple
     default: object = None
@@ -110,9 +104,8 @@ def parse_settings(cls, argv, description, usage_errors=False):
     """The ``cls`` that the command line ``argv`` gives; with ``usage_errors`` a UserError of the settings (flags
     that do not fit together) is a usage error, exit 2, as argparse's own."""
     parser = add_flags(argparse.ArgumentParser(description=description), cls)
-    args = parser.parse_args(argv)
     try:
-        return cls(**vars(args))
+        return cls(**vars(parser.parse_args(argv)))
     except UserError as err:
         if not usage_errors:
             raise
@@ -120,14 +113,9 @@ def parse_settings(cls, argv, description, usage_errors=False):
 
 
 def check_settings(flags, path, data, where, error=UserError, required=(), names=None):
-    """Check the settings ``data`` read from ``path`` (a checkpoint's config, a record's settings) with ``flags`` (a
-    settings class, or a dict of field name -> Flag); returns ``data``.
-
-    Each key that names a flag's field must hold what the flag takes; each
-    of ``required`` must be there and not None. ``names`` maps a field to
-    its key in ``data`` (a Part 3 config's num_hid is --hid). A problem
-    raises ``error``, one sentence naming the file and the key (``where.key``).
-    """
+    """Check the settings ``data`` read from ``path`` with ``flags`` (a settings class, or {field: Flag}): a key that
+    names a field must hold what its flag takes, each of ``required`` be there and not None; ``names`` maps a field to
+    its key (a config's num_hid is --hid). Returns ``data``; else ``error`` names the file and ``where.key``."""
     missing = [key for key in required if key not in data]
     if missing:
         raise error(f"{path} is missing the setting(s) {', '.join(missing)} in its {where}")

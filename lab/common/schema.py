@@ -276,9 +276,7 @@ def _bounds(spec):
 # --- the lab's checkpoints (lab.common.checkpoints) -----------------------------------------------------------
 
 WEIGHTS = mapping(tensor())  # a network's state dict: finite tensors
-# Each part checks a checkpoint's settings (its config, and what --resume must keep) with its own flags
-# (lab.common.options.check_settings); what is left here is the rest of the file.
-CHECKPOINT = {  # kind -> the whole file, but for "resume" (check_seq_resume, check_kuzu_resume)
+CHECKPOINT = {  # kind -> the whole file, but for "resume" and the settings, which each part checks with its flags
     "seq": fields({
         "format": text(optional=True), "state_dict": WEIGHTS,
         "config": fields({"num_input": whole(1, 1024), "num_out": whole(1, 1024)}),  # the language's symbols

@@ -39,8 +39,7 @@ def resume_state(settings, model, optimizer, rng, progress):
 
 
 def read_checkpoint(path):
-    """Load a Part 3 checkpoint safely and check all of it, its settings with their flags, without building its
-    network; returns the dict."""
+    """Load a Part 3 checkpoint safely and check all of it, without building its network; returns the dict."""
     return load_lab_checkpoint(path, "seq", check_checkpoint)
 
 

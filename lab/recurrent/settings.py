@@ -1,18 +1,12 @@
 """Part 3's settings: every flag of seq_train.py and of the commands that analyse its checkpoints, declared once.
 
-Each field is a flag (lab.common.options.flag); the flags the commands share
-(--lang, --embed, --model, --hid, --epoch, --length, the folders, --seed,
---threads) are one ``Flag`` each, taken by every class that has them, so the
-command lines, the checks of a checkpoint's config (seq_models) and
---resume's keys all come from here. ``TrainSettings`` fills what the flags leave at None from defaults_for (per
-language and model) and checks the values that only make sense together,
-once; ``CheckpointChoice`` names the checkpoint to analyse, and
-``PlotSettings``, ``MachineSettings`` and ``ExplainSettings`` add what
-seq_plot.py, seq_fsm.py and seq_explain.py do with it. Each takes the
-parsed flags by their names (``TrainSettings(**vars(args))``) and is
-unchangeable; a bad combination is a UserError of one sentence. ``as_config()`` is the plain dict the run
-record holds, under the flags' names (and the keys a checkpoint's resume
-state compares).
+Each field is a flag (lab.common.options.flag); a flag the commands share is
+one ``Flag`` (--model and --hid are seq_models's). ``TrainSettings`` fills
+what the flags leave at None from defaults_for (per language and model) and
+checks the combinations once; ``CheckpointChoice`` names the checkpoint to
+analyse, and ``PlotSettings``, ``MachineSettings`` and ``ExplainSettings``
+add what seq_plot.py, seq_fsm.py and seq_explain.py do with it. Each is
+unchangeable, a bad combination a UserError of one sentence.
 """
 from dataclasses import dataclass
 
@@ -42,8 +36,7 @@ def defaults_for(lang, model, embed=False):
 
 
 class SettingsBase(Settings):
-    """What every settings class here shares: the plain dict (as_config, also what a checkpoint's resume state
-    keeps of it: series.RESUME_SETTINGS), the language's tag."""
+    """What every settings class here shares: the plain dict (as_config) and the language's tag."""
 
     @property
     def tag(self):
@@ -94,7 +87,7 @@ class TrainSettings(SettingsBase):
     # None here and below: defaults_for the language and model
     hid: int | None = HID.field(help="hidden units (default: 2 for anbn and anb2n; 4 for anbncn and anb2nc3n (3 for "
                                      "lstm); 4 for reber, 8 for reber --embed)")
-    optim: str = flag("--optim", "adam", choices=("sgd", "adam"), resume=True, help="optimiser (default: adam)")
+    optim: str = flag("--optim", "adam", choices=("sgd", "adam"), resume=True, help="optimiser (default: %(default)s)")
     lr: float | None = flag("--lr", kind=float, above=0, resume=True,
                             help="learning rate (default: 0.003 for srn, 0.01 for lstm)")
     mom: float = flag("--mom", 0.0, low=0, below=1, resume=True, help="SGD momentum (default: 0)")
@@ -103,7 +96,7 @@ class TrainSettings(SettingsBase):
     epoch: int | None = EPOCH.field(help="thousands of training sequences (default: 100 for srn and 50 for lstm, but "
                                          "50 for both on reber and 100 for both on reber --embed)")
     batch: int = flag("--batch", 10, low=1, high=REPORT_EVERY, resume=True,
-                             help="sequences per weight update; 1 is the course's online training (default: 10)")
+                      help="sequences per weight update; 1 is the course's online training (default: %(default)s)")
     candidates: int | None = flag("--candidates", kind=int, low=1, high=64, resume=True,
                                   help="train this many networks side by side in one fused layer and keep the best "
                                        "(1 = a single network; default: 8 for srn, 1 for lstm)")

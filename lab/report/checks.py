@@ -20,16 +20,17 @@ IMAGES = (".jpg", ".jpeg", ".png")
 def read_run_record(path, command=None):
     """A run record (lab.common.records.read_record), its settings checked with the flags of the command that wrote
     it: a UserError names the file and the setting."""
-    from lab.characters.settings import Settings as Part1
-    from lab.check.settings import Settings as Part2
+    from lab.characters import settings as part1
+    from lab.check import settings as part2
     from lab.common.options import check_settings
-    from lab.recurrent.settings import ExplainSettings, MachineSettings, PlotSettings, TrainSettings
+    from lab.recurrent import settings as part3
 
     data = read_record(path, command)
-    settings = {"kuzu_main.py": Part1, "check_main.py": Part2, "seq_train.py": TrainSettings,
-                "seq_plot.py": PlotSettings, "seq_fsm.py": MachineSettings, "seq_explain.py": ExplainSettings}
-    if data.get("command") in settings:
-        check_settings(settings[data["command"]], path, data.get("settings", {}), "settings")
+    settings = {"kuzu_main.py": part1.Settings, "check_main.py": part2.Settings, "seq_train.py": part3.TrainSettings,
+                "seq_plot.py": part3.PlotSettings, "seq_fsm.py": part3.MachineSettings,
+                "seq_explain.py": part3.ExplainSettings}.get(data.get("command"))
+    if settings:
+        check_settings(settings, path, data.get("settings", {}), "settings")
     return data
 
 
