@@ -16,7 +16,7 @@ import sys
 import time
 
 from lab.common.errors import run_main
-from lab.common.options import positive
+from lab.common.options import number
 from lab.teaching.grader import HEAD, GradeSettings, mark, total_line, write_record
 from lab.teaching.questions import QUESTIONS
 
@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--train", action="store_true",
                         help="train Part 3's networks with DIR's files when DIR/net holds none")
     parser.add_argument("--record", default=None, help="where the JSON record goes (default DIR/autograder.json)")
-    parser.add_argument("--time-limit", type=positive(float), default=None,
+    parser.add_argument("--time-limit", type=number(float, above=0), default=None,
                         help="seconds each question may take (default: per question, see docs/teaching.md)")
     return GradeSettings(**vars(parser.parse_args(argv)))
 

@@ -10,7 +10,6 @@ A run whose loss stops improving for --patience epochs short of 100% starts
 again from new random weights, at most --restarts times.
 """
 import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
-import argparse
 import os
 import sys
 import time
@@ -19,37 +18,18 @@ from check import MLP
 from lab.check.data import load_data
 from lab.check.plots import plot_network, plot_unit
 from lab.check.readouts import accuracy, activation_table, activations, dividing_lines
-from lab.check.settings import DEFAULT_DATA, Settings
-from lab.check.training import HOLD_EPOCHS, REPORT_EVERY, train
+from lab.check.settings import Settings
+from lab.check.training import HOLD_EPOCHS, train
 from lab.common.records import Record
 from lab.common.errors import run_main
 from lab.common.files import ensure_folder, refuse_file
-from lab.common.options import number, positive, seed_number
+from lab.common.options import parse_settings
 from lab.common.compute import seed_everything, torch_threads
 
 
 def parse_args(argv=None):
     """The settings the flags give: the course's names and defaults, plus seed, plot folder, data file and restarts."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hid", type=number(int, low=1, high=1000), default=4, help="number of hidden units (default 4)")
-    parser.add_argument("--act", choices=["sig", "step"], default="sig",
-                        help="unit activation: sigmoid or Heaviside step (default sig)")
-    parser.add_argument("--init", type=positive(float), default=0.15,
-                        help="standard deviation of the normal initial weights (default 0.15)")
-    parser.add_argument("--set_weights", action="store_true",
-                        help="start from the hand-designed weights in check.py (scaled up for --act sig)")
-    parser.add_argument("--lr", type=positive(float), default=0.001, help="Adam learning rate (default 0.001)")
-    parser.add_argument("--epoch", type=number(int, low=1), default=200000,
-                        help="the most training epochs, restarts included (default 200000)")
-    parser.add_argument("--seed", type=seed_number(), default=0, help="random seed, 0 to 2**32-1 (default 0)")
-    parser.add_argument("--restarts", type=number(int, low=0), default=5,
-                        help="how many times a stuck run may start again from new random weights (default 5)")
-    parser.add_argument("--patience", type=number(int, low=REPORT_EVERY), default=20000,
-                        help="epochs without the loss dropping by 1e-4 that count as stuck (default 20000)")
-    parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
-                        help="folder for the plots and the run record (default plot)")
-    parser.add_argument("--data", default=DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
-    return Settings(**vars(parser.parse_args(argv)))
+    return parse_settings(Settings, argv, __doc__.split("\n")[0])
 
 
 def print_weights(net, heading):

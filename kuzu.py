@@ -9,7 +9,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lab.common.checkpoints import check_fields, load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
+from lab.common.errors import CheckpointError
+from lab.common.options import Flag, check_settings
+from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint
 
 NETS = ("lin", "full", "conv")
 # Training settings a net gets when the user passes none; chosen by measurement (docs/results.md).
@@ -30,8 +32,21 @@ NET_DEFAULTS = {
 OLD_CONV = ({"conv1": 32, "conv2": 64, "fc": 128, "dropout": 0.3},
             {"lr": 0.03, "mom": 0.9, "shift": 2, "schedule": "cosine", "nesterov": False, "smoothing": 0.0, "tta": 1})
 # <<< Part 1 Q3 recipe
-# The settings that rebuild each net, with their types (stored in checkpoints).
-SIZE_FIELDS = {"lin": {}, "full": {"hid": int}, "conv": {"conv1": int, "conv2": int, "fc": int, "dropout": (float, int)}}
+# The settings that rebuild each net (stored in checkpoints), and their flags (kuzu_main.py's, which a checkpoint's
+# config is checked with).
+NET_SIZES = {"lin": (), "full": ("hid",), "conv": ("conv1", "conv2", "fc", "dropout")}
+NET_FLAGS = {
+    "net": Flag(("--net",), "full", choices=NETS, resume=True, help="lin, full or conv (default %(default)s)"),
+    "hid": Flag(("--hid",), 500, int, low=1, high=100_000, resume=True,
+                help="hidden units of NetFull (default %(default)s)"),
+    "conv1": Flag(("--conv1",), 16, int, low=1, high=4096, resume=True,
+                  help="filters in NetConv's first layer (default %(default)s)"),
+    "conv2": Flag(("--conv2",), 32, int, low=1, high=4096, resume=True,
+                  help="filters in NetConv's second layer (default %(default)s)"),
+    "fc": Flag(("--fc",), 256, int, low=1, high=100_000, resume=True,
+               help="units in NetConv's hidden layer (default %(default)s)"),
+    "dropout": Flag(("--dropout",), 0.2, float, low=0, below=1, resume=True,
+                    help="NetConv's dropout before the output (default %(default)s)")}
 
 
 class NetLin(nn.Module):
@@ -103,7 +118,7 @@ def build_model(config, **sizes):
     if net not in NETS:
         raise ValueError(f"unknown net {net!r}; expected one of {NETS}")
     model = {"lin": NetLin, "full": NetFull, "conv": NetConv}[net]
-    return model(**{name: config[name] for name in SIZE_FIELDS[net] if name in config})
+    return model(**{name: config[name] for name in NET_SIZES[net] if name in config})
 
 
 def parameter_arithmetic(model):
@@ -133,15 +148,20 @@ def parameter_arithmetic(model):
     return total, lines
 
 
-def model_settings(net, hid=500, conv1=16, conv2=32, fc=256, dropout=0.2):
-    """The settings that rebuild the model ``net``: its name and the sizes it uses."""
-    every = {"hid": hid, "conv1": conv1, "conv2": conv2, "fc": fc, "dropout": dropout}
-    return {"net": net, **{name: every[name] for name in SIZE_FIELDS[net]}}
+def model_settings(net, **sizes):
+    """The settings that rebuild the model ``net``: its name and those of ``sizes`` it uses."""
+    return {"net": net, **{name: sizes[name] for name in NET_SIZES[net] if name in sizes}}
 
 
 def save_kuzu_checkpoint(path, model, settings, **extra):
     """Write a Part 1 checkpoint: the model's weights with the settings that rebuild it."""
     save_checkpoint(path, "kuzu", settings, model, **extra)
+
+
+def check_config(path, ckpt):
+    """Check a Part 1 checkpoint's config with the nets' flags: a known net and the sizes it uses, in range."""
+    sizes = NET_SIZES[ckpt["config"]["net"]] if ckpt["config"].get("net") in NETS else ()
+    check_settings(NET_FLAGS, path, ckpt["config"], "config", CheckpointError, ("net", *sizes))
 
 
 def load_checkpoint(path, device="cpu"):
@@ -150,9 +170,8 @@ def load_checkpoint(path, device="cpu"):
     A file that is not such a checkpoint, or lacks a setting, is a
     CheckpointError naming the file and the setting.
     """
-    ckpt = load_lab_checkpoint(path, "kuzu", {"net": str})
-    config = ckpt["config"]  # checked on loading: a known net, sizes in range
-    check_fields(path, config, SIZE_FIELDS[config["net"]])  # and the sizes this net needs all there
+    ckpt = load_lab_checkpoint(path, "kuzu", check_config)
+    config = ckpt["config"]
     model = build_model(config)
     load_weights(path, model, ckpt["state_dict"])
     ckpt.setdefault("model", config)  # the earlier name of the settings, for older callers

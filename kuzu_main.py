@@ -8,7 +8,6 @@ time; saves a confusion heatmap, a grid of test examples and the training
 curve in --plot-dir, and a record of the run (kuzu_<net>.json) beside them.
 """
 import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
-import argparse
 import contextlib
 import os
 import sys
@@ -18,88 +17,25 @@ import numpy as np
 import torch
 
 from lab.characters import kmnist
-from kuzu import NETS, PLAIN_TRAINING, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
+from kuzu import PLAIN_TRAINING, build_model, load_checkpoint, parameter_arithmetic, save_kuzu_checkpoint
 from lab.characters.settings import Settings
 from lab.common.checkpoints import check_same_settings, load_optimizer, load_weights
 from lab.characters.confusions import explain_pairs, linear_weights, pair_sentences
 from lab.characters.pair_plots import plot_pairs
 from lab.characters.plots import plot_confusion, plot_curve, plot_samples
-from lab.characters.training import SCHEDULES, VIEW_MOVES, WeightAverage, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
+from lab.characters.training import WeightAverage, check_finite, evaluate, format_pairs, make_optimizer, make_scheduler, most_confused, prepare, train_epoch
 from lab.common.records import Record
 from lab.common.errors import UserError, run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import held
-from lab.common.options import number, positive, seed_number
+from lab.common.options import parse_settings, same_on_resume
 from lab.common.compute import pick_device, seed_everything, torch_threads
 from lab.common.threads import ThreadChooser, candidate_counts
 
 
-def build_parser():
-    """The command line, compatible with the course's kuzu_main.py."""
-    parser = argparse.ArgumentParser(description="Train and test a classifier on Kuzushiji-MNIST (KMNIST).")
-    parser.add_argument("--net", choices=NETS, default="full", help="lin, full or conv (default full)")
-    parser.add_argument("--lr", type=positive(float), default=None,
-                        help="learning rate, the peak of onecycle (default 0.01; full 0.02, conv 0.08)")
-    parser.add_argument("--mom", type=number(float, low=0), default=None, help="momentum (default 0.5; full and conv 0.9)")
-    parser.add_argument("--epochs", type=positive(int), default=10, help="number of training epochs (default 10)")
-    parser.add_argument("--no_cuda", action="store_true", help="never use CUDA")
-    parser.add_argument("--hid", type=number(int, low=1, high=100_000), default=500, help="hidden units of NetFull (default 500)")
-    parser.add_argument("--conv1", type=number(int, low=1, high=4096), default=16, help="filters in NetConv's first layer (default 16)")
-    parser.add_argument("--conv2", type=number(int, low=1, high=4096), default=32, help="filters in NetConv's second layer (default 32)")
-    parser.add_argument("--fc", type=number(int, low=1, high=100_000), default=256, help="units in NetConv's hidden layer (default 256)")
-    parser.add_argument("--dropout", type=number(float, low=0), default=0.2, help="NetConv's dropout before the output (default 0.2)")
-    parser.add_argument("--shift", type=number(int, low=0), default=None,
-                        help="random shift of training images by up to this many pixels (default 0; conv 2)")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=None,
-                        help="learning rate over the run, stepped per batch: one cycle peaking at --lr, cosine decay "
-                             "to 0, or constant (default cosine; conv onecycle)")
-    parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
-                        help="Nesterov momentum (default: on for conv, off for lin and full)")
-    parser.add_argument("--wd", type=number(float, low=0), default=None,
-                        help="weight decay: SGD adds this times each weight to its gradient (default 0)")
-    parser.add_argument("--ema", type=number(float, low=0), default=None,
-                        help="test (and save) an exponential moving average of the weights with this decay per "
-                             "step, e.g. 0.999; 0 is off (default 0)")
-    parser.add_argument("--smoothing", type=number(float, low=0), default=None,
-                        help="label smoothing: the training target gives this much of its weight evenly to all "
-                             "classes (default 0; conv 0.1)")
-    parser.add_argument("--tta", type=int, choices=sorted(VIEW_MOVES), default=None,
-                        help="final test: average each image's prediction over this many views, itself and its "
-                             "one-pixel moves (default 1: the image alone; conv 5)")
-    parser.add_argument("--erase", type=number(int, low=0), default=None,
-                        help="cutout: black out a square of this side around a random pixel of each training "
-                             "image (default 0: none)")
-    parser.add_argument("--batch-size", type=number(int, low=1, high=60_000), default=64, help="training batch size (default 64)")
-    parser.add_argument("--seed", type=seed_number(), default=1, help="random seed, 0 to 2**32-1 (default 1)")
-    parser.add_argument("--threads", type=positive(int), default=None,
-                        help="torch CPU threads (default: chosen while training, by timing steps at 1, 2, ... "
-                             "threads up to every core, and chosen again when the machine's load changes)")
-    parser.add_argument("--data", default=None,
-                        help="data directory holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
-    parser.add_argument("--no-download", action="store_true", help="never try to download missing data")
-    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
-                        help="run the model through torch.compile(mode='reduce-overhead') (CUDA graphs): auto does "
-                             "so on CUDA only; it falls back to plain execution where compiling fails (default auto)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                        help="where to train (default auto: cuda, then mps, then cpu)")
-    parser.add_argument("--save", default=None, metavar="PATH",
-                        help="save a checkpoint (weights and settings) here after every epoch")
-    parser.add_argument("--resume", action="store_true",
-                        help="go on from the checkpoint in --save (same flags), after its last epoch, as if never stopped")
-    parser.add_argument("--plot-dir", "--plot_path", dest="plot_dir", default="plot",
-                        help="folder for the plots and the run record (default plot)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="one epoch of a single batch, to check the setup (files named kuzu_<net>_dry-run_*)")
-    return parser
-
-
 def parse_args(argv):
-    """The settings the flags give, each net's own defaults filled in where none were given."""
-    parser = build_parser()
-    try:
-        return Settings(**vars(parser.parse_args(argv)))
-    except UserError as err:  # flags that do not fit together: a usage error, as argparse's own
-        parser.error(str(err))
+    """The settings the flags give, each net's defaults filled in; flags that do not fit together: a usage error."""
+    return parse_settings(Settings, argv, "Train and test a classifier on Kuzushiji-MNIST (KMNIST).", usage_errors=True)
 
 
 def check_outputs(settings):
@@ -132,10 +68,6 @@ def print_settings(settings, device, arithmetic):
         print("  " + line)
 
 
-RESUME_KEYS = ("net", "lr", "mom", "nesterov", "epochs", "hid", "conv1", "conv2", "fc", "dropout", "shift",
-               "schedule", "batch_size", "seed", "ema", "smoothing", "erase", "wd")  # the same for --resume to go on
-
-
 def resume_from(settings, model, optimizer, scheduler, average):
     """--resume: load the run saved in --save into the model, its weight average, optimiser and schedule.
 
@@ -145,7 +77,7 @@ def resume_from(settings, model, optimizer, scheduler, average):
     saved = ckpt.get("resume")
     if not isinstance(saved, dict):
         raise UserError(f"--resume: {settings.save} holds no state to go on from")
-    check_same_settings(settings.save, ckpt["args"], settings.as_config(), RESUME_KEYS)
+    check_same_settings(settings.save, ckpt["args"], settings.as_config(), same_on_resume(Settings))
     if ckpt["epoch"] >= settings.epochs:
         raise UserError(f"--resume: {settings.save} finished all {settings.epochs} epochs already")
     if average is not None:  # the file's weights are the average; the last weights travel in its resume state

@@ -38,8 +38,8 @@ from lab.report.steps import plan, run_step, skip_reason
 from lab.common.errors import UserError, first_line, run_main
 from lab.common.files import atomic_write_text, pid_alive, refuse_file
 from lab.common.locks import held
-from lab.report.checks import explanation_problem, files_problem
-from lab.common.options import seed_number
+from lab.report.checks import explanation_problem, files_problem, read_run_record
+from lab.common.options import SEED_MAX, number
 
 MANIFEST = "report.json"  # what a report folder holds about its steps; marks the folder as a report
 
@@ -57,7 +57,7 @@ def build_parser():
     p.add_argument("--reuse", action="store_true",
                    help="reuse the runs already in the report folder where their command (and for Part 1 the "
                         "data folder) is the same; run only the missing ones")
-    p.add_argument("--seed", type=seed_number(), default=None,
+    p.add_argument("--seed", type=number(int, low=0, high=SEED_MAX), default=None,
                    help="seed passed to every command (default: each command's own default)")
     p.add_argument("--data", default=None,
                    help="KMNIST's data folder, holding KMNIST/raw/ (default $KMNIST_DATA, else ./data)")
@@ -150,7 +150,7 @@ def read_earlier(args, steps, log=print):
         if (before and before["args"] == step.args() and before["status"] in ("ok", "reused")
                 and before.get("data") == data_of(step, args) and os.path.isfile(record)):
             try:
-                data = records.read_record(record, step.args()[0])
+                data = read_run_record(record, step.args()[0])
             except UserError as err:
                 raise UserError(f"--reuse: {err}; remove that file to run its step again, or build the report "
                                 "without --reuse") from None

@@ -16,7 +16,6 @@ for two hidden units, ``_flow.jpg`` (each symbol's map) and ``_space.jpg``
 run record ``<plot_path>/<name>_explain.json``.
 """
 import lab  # noqa: F401  (first: from here on a Ctrl-C while torch and the rest load gives 130 and one line)
-import argparse
 import os
 
 import numpy as np
@@ -24,23 +23,14 @@ import numpy as np
 from lab.common.compute import seed_everything, torch_threads
 from lab.common.errors import run_main
 from lab.common.figures import pyplot, save_figure
-from lab.common.options import seed_number
+from lab.common.options import parse_settings
 from lab.common.records import Record
 from lab.explain.analysis import explain
 from lab.explain.figures import counter_figure, flow_figure, space_figure
 from lab.explain.maps import StateMaps
 from lab.explain.sentences import explanation, num, vector
-from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.series import language_for, resolve_checkpoint, series_name
 from lab.recurrent.settings import ExplainSettings
-
-
-def build_parser():
-    """The command-line flags: seq_plot.py's for picking the checkpoint, plus --seed."""
-    p = add_checkpoint_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
-                             "the figures")
-    p.add_argument("--seed", type=seed_number(), default=0,
-                   help="seed for the fixed-point search's starting points, 0 to 2**32-1 (default: %(default)s)")
-    return p
 
 
 def tables(result):
@@ -98,7 +88,7 @@ def draw(result, maps, folder, name):
 
 def main(argv=None):
     """Load the network, measure, print, draw and record."""
-    settings = ExplainSettings(**vars(build_parser().parse_args(argv)))
+    settings = parse_settings(ExplainSettings, argv, __doc__.split("\n")[0])
     seed_everything(settings.seed)
     model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]

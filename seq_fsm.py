@@ -44,38 +44,18 @@ from lab.machines.drawing import context_figure, graph_figure, scatter_figure
 from lab.machines.layout import graph_layout
 from lab.common.records import Record
 from lab.common.files import atomic_write_text
-from lab.common.options import number, positive, seed_number
+from lab.common.options import add_flags
 from lab.common.figures import pyplot, save_figure
 from lab.common.errors import run_main
 from lab.common.compute import seed_everything, torch_threads
-from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.series import language_for, resolve_checkpoint, series_name
 from lab.recurrent.settings import MachineSettings
 from lab.recurrent.tracing import collect_states, gather
 
 
 def build_parser():
     """The command-line flags (seq_plot.py's names for picking the checkpoint, plus the extraction's)."""
-    p = add_checkpoint_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
-                             "the images and the .dot file")
-    p.add_argument("--sequences", type=positive(int), default=1000,
-                   help="fresh sequences whose states are clustered (default: %(default)s)")
-    p.add_argument("--validate", type=positive(int), default=1000,
-                   help="fresh sequences per validation set (default: %(default)s)")
-    p.add_argument("--states", type=number(int, low=2, high=10_000), default=None,
-                   help="number of extracted states (before merging), the start state included "
-                        "(default: chosen by the criterion)")
-    p.add_argument("--max_states", type=number(int, low=2, high=10_000), default=64,
-                   help="most states tried when choosing, the start state included (default: %(default)s)")
-    p.add_argument("--tv", type=number(float, above=0, high=1), default=0.1,
-                   help="criterion: largest mean total-variation distance between machine's and network's "
-                        "predictions (default: %(default)s)")
-    p.add_argument("--raw", action="store_true",
-                   help="print and draw the machine before merging equivalent states (the k-means clusters); "
-                        "by default the merged machine")
-    p.add_argument("--seed", type=seed_number(), default=0,
-                   help="seed for the fresh sequences and the clustering (default: %(default)s)")
-    p.add_argument("--threads", type=positive(int), default=1, help="torch CPU threads (default: %(default)s)")
-    return p
+    return add_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), MachineSettings)
 
 
 def main(argv=None):

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from lab.common.checkpoints import load_checkpoint as load_lab_checkpoint, load_weights, save_checkpoint as  save_lab_checkpoint
+from lab.common.errors import CheckpointError
+from lab.common.options import Flag, check_settings
 
 
 class SRN_model(nn.Module):
@@ -169,9 +171,12 @@ class Population(nn.Module):
         return model
 
 
-# What a Part 3 checkpoint's config must hold, with the types (checkpoints.check_fields).
-CONFIG_FIELDS = {"model": str, "num_input": int, "num_hid": int, "num_out": int, "lang": str, "embed": bool,
-                 "length": int}
+# The flags of the settings that rebuild a network (seq_train.py's and the analysing commands'), which a checkpoint's
+# config is checked with (its num_hid is --hid), and what the config must hold.
+MODEL = Flag(("--model",), "srn", choices=tuple(MODELS), resume=True, help="network type (default: %(default)s)")
+HID = Flag(("--hid",), None, int, above=0, high=1024, resume=True,  # None: seq_train.py's default
+           help="hidden units (default: seq_train.py's for the language and model)")
+CONFIG_NEEDS = ("model", "num_input", "num_hid", "num_out", "lang", "embed", "length")
 
 
 def build_model(config):
@@ -185,14 +190,22 @@ def save_checkpoint(path, model, config, **extra):
     save_lab_checkpoint(path, "seq", config, model, **extra)
 
 
-def load_checkpoint(path):
+def check_config(path, ckpt):
+    """Check what rebuilding the network needs of a checkpoint's config: every key of CONFIG_NEEDS, --model and
+    --hid as their flags take them; a CheckpointError names the file and the key."""
+    check_settings({"model": MODEL, "hid": HID}, path, ckpt["config"], "config", CheckpointError, CONFIG_NEEDS,
+                   {"hid": "num_hid"})
+
+
+def load_checkpoint(path, check=check_config):
     """Load a checkpoint safely and rebuild its model; returns (model in eval mode, checkpoint dict).
 
     Raises CheckpointError (naming the file and what is wrong) when the file
     is not a Part 3 checkpoint, lacks a setting, or its weights do not fit
-    the model its config describes.
+    the model its config describes. ``check(path, checkpoint)`` checks its
+    settings (lab.recurrent.settings.check_checkpoint checks all of them).
     """
-    ckpt = load_lab_checkpoint(path, "seq", CONFIG_FIELDS)
+    ckpt = load_lab_checkpoint(path, "seq", check)
     model = load_weights(path, build_model(ckpt["config"]), ckpt["state_dict"])  # its config checked on loading
     model.eval()
     return model, ckpt

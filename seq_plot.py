@@ -29,9 +29,9 @@ import torch
 from lab.recurrent.states import point_names
 from lab.common.records import Record
 from lab.common.errors import UserError, run_main
-from lab.common.options import positive, seed_number
+from lab.common.options import add_flags
 from lab.common.figures import pyplot
-from lab.recurrent.series import add_checkpoint_flags, language_for, resolve_checkpoint, series_name
+from lab.recurrent.series import language_for, resolve_checkpoint, series_name
 from lab.recurrent.plots import cube_figure, pair_figure, save_plots
 from lab.recurrent.settings import PlotSettings
 from lab.recurrent.tracing import collect_states, format_steps
@@ -39,13 +39,7 @@ from lab.recurrent.tracing import collect_states, format_steps
 
 def build_parser():
     """The command-line flags (the course's names, plus --checkpoint, --embed, --context, --seed)."""
-    p = add_checkpoint_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "the images")
-    p.add_argument("--num_plot", type=positive(int), default=10,
-                   help="fresh sequences to print and plot (default: %(default)s)")
-    p.add_argument("--context", action="store_true", help="plot an LSTM's cell states instead of its hidden units")
-    p.add_argument("--show", action="store_true", help="also open the interactive 3-D window (needs a display)")
-    p.add_argument("--seed", type=seed_number(), default=0, help="seed for the fresh sequences, 0 to 2**32-1 (default: %(default)s)")
-    return p
+    return add_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), PlotSettings)
 
 
 def load(settings):

@@ -21,63 +21,23 @@ import os
 import sys
 import time
 
-from lab.recurrent.languages import LANGS
 from lab.common.records import Record
 from lab.common.errors import Terminated, interrupted_status, run_main
 from lab.common.files import ensure_folder, refuse_file
 from lab.common.locks import held
-from lab.common.options import number, positive, seed_number
+from lab.common.options import add_flags
 from lab.common.figures import pyplot, save_figure
 from lab.common.compute import seed_everything, torch_threads
 from lab.recurrent.series import series_name
 from lab.recurrent.plots import loss_figure
 from lab.recurrent.settings import TrainSettings
-from lab.recurrent.training import REPORT_EVERY, TARGET_LOSS, UNTIL_REPORTS, Trainer, build_network, learned, \
+from lab.recurrent.training import TARGET_LOSS, Trainer, build_network, learned, \
     verdict_lines
 
 
 def build_parser():
-    """The command-line flags (the course's names, plus --seed, --batch, --until, --threads)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--lang", choices=LANGS, default="anb2n", help="language to learn (default: %(default)s)")
-    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
-    p.add_argument("--length", type=number(int, low=0), default=None,
-                   help="largest n (anb2n family, default 4) or minimum string length (reber, default 5)")
-    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
-    p.add_argument("--hid", type=number(int, low=1, high=1024), default=None,
-                   help="hidden units (default: 2 for anbn and anb2n; 4 for anbncn and anb2nc3n (3 for lstm); "
-                        "4 for reber, 8 for reber --embed)")
-    p.add_argument("--optim", choices=("sgd", "adam"), default=None, help="optimiser (default: adam)")
-    p.add_argument("--lr", type=positive(float), default=None,
-                   help="learning rate (default: 0.003 for srn, 0.01 for lstm)")
-    p.add_argument("--mom", type=number(float, low=0), default=None, help="SGD momentum (default: 0)")
-    p.add_argument("--init", type=positive(float), default=None,
-                   help="standard deviation of the SRN's initial weights (default: 0.5)")
-    p.add_argument("--epoch", type=positive(int), default=None,
-                   help="thousands of training sequences (default: 100 for srn and 50 for lstm, but 50 for both "
-                        "on reber and 100 for both on reber --embed)")
-    p.add_argument("--batch", type=number(int, low=1, high=REPORT_EVERY), default=None,
-                   help="sequences per weight update; 1 is the course's online training (default: 10)")
-    p.add_argument("--candidates", type=number(int, low=1, high=64), default=None,
-                   help="train this many networks side by side in one fused layer and keep the best "
-                        "(1 = a single network; default: 8 for srn, 1 for lstm)")
-    p.add_argument("--select", type=positive(int), default=None,
-                   help="with --candidates > 1: thousands of sequences after which the best candidate "
-                        "is chosen for good (default: half of --epoch)")
-    p.add_argument("--until", type=positive(float), default=None,
-                   help=f"stop once the loss stayed below this for {UNTIL_REPORTS} reports in a row "
-                        "(default: train for all of --epoch)")
-    p.add_argument("--out_path", "--out-path", dest="out_path", default="net",
-                   help="folder for checkpoints and the run record (default: %(default)s)")
-    p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
-                   help="folder for the loss curve (default: %(default)s)")
-    p.add_argument("--seed", type=seed_number(), default=0, help="random seed, 0 to 2**32-1 (default: %(default)s)")
-    p.add_argument("--resume", action="store_true",
-                   help="go on from the last checkpoint of the same run (same flags; --epoch may be larger), "
-                        "with its optimiser state and sequence generator, as if never stopped")
-    p.add_argument("--threads", type=positive(int), default=1,
-                   help="torch CPU threads; 1 is fastest for these small networks (default: %(default)s)")
-    return p
+    """The command-line flags (the course's names, plus --seed, --batch, --until, --threads): TrainSettings's."""
+    return add_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), TrainSettings)
 
 
 def parse_args(argv=None):

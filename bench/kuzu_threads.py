@@ -38,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from lab.common.records import cpu_name, read_record  # noqa: E402
 from lab.common.errors import UserError, run_main  # noqa: E402
-from lab.common.options import positive  # noqa: E402
+from lab.common.options import number  # noqa: E402
 
 BUSY_LOOP = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
 NEIGHBOURS = {  # the commands started beside a run, per condition
@@ -182,7 +182,7 @@ def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", nargs="+", choices=("lin", "full", "conv"), default=["lin", "full", "conv"],
                         help="which nets (default lin full conv)")
-    parser.add_argument("--threads", nargs="+", type=positive(int), default=[1, 2],
+    parser.add_argument("--threads", nargs="+", type=number(int, above=0), default=[1, 2],
                         help="fixed thread counts to compare with the default (default 1 2)")
     parser.add_argument("--conditions", nargs="+", choices=tuple(NEIGHBOURS), default=list(NEIGHBOURS),
                         help="idle: nothing beside; busy: one busy loop at normal priority; nice: two busy loops "
@@ -191,7 +191,7 @@ def build_parser():
     parser.add_argument("--conv-flags", default="--epochs 2",
                         help='more kuzu_main.py flags for conv only, after --flags, quoted (default "--epochs 2", '
                              'so conv runs stay short; "" for kuzu_main.py\'s own 10 epochs)')
-    parser.add_argument("--rounds", type=positive(int), default=1,
+    parser.add_argument("--rounds", type=number(int, above=0), default=1,
                         help="times each variant runs per net and condition; the tables give the medians (default 1)")
     return parser
 

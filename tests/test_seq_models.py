@@ -143,7 +143,7 @@ def test_load_checkpoint_names_a_setting_of_the_wrong_type(tmp_path):
     config = dict(model="srn", num_input=2, num_hid=2, num_out=2, lang="anbn", embed=False, length=4)
     path = tmp_path / "a.pth"
     save_checkpoint(path, build_model(config), dict(config, num_hid="two"))
-    with pytest.raises(CheckpointError, match="the setting num_hid is 'two', expected a whole number"):
+    with pytest.raises(CheckpointError, match="config.num_hid is 'two', expected a whole number"):
         load_checkpoint(path)
 
 

@@ -76,7 +76,7 @@ def test_candidates_keep_one_plain_network(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["--lang", "anb3n"], "invalid choice: 'anb3n'"),
     (["--embed"], "--embed applies to --lang reber only"),
-    (["--hid", "0"], "must be at least 1"),
+    (["--hid", "0"], "must be above 0"),
     (["--hid", "100000"], "must be at most 1024"),
     (["--lr", "-0.1"], "must be above 0"),
     (["--epoch", "ten"], "'ten' is not a whole number"),
@@ -87,7 +87,7 @@ def test_candidates_keep_one_plain_network(tmp_path, capsys):
     (["--lr", "1e40"], "'1e40' is not a finite number"),
     (["--length", "0"], "--length (largest n) must be at least 1"),
     (["--optim", "adam", "--mom", "0.9"], "--mom applies to --optim sgd only"),
-    (["--optim", "sgd", "--mom", "1.5"], "--mom must be below 1"),
+    (["--optim", "sgd", "--mom", "1.5"], "argument --mom: must be below 1, got 1.5"),
     (["--model", "lstm", "--init", "0.1"], "--init applies to --model srn only"),
     (["--candidates", "2", "--select", "200"], "--select (200) must not exceed --epoch (100)"),
 ])

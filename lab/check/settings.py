@@ -1,45 +1,48 @@
-"""Part 2's settings: everything check_main.py's flags resolve to, in one checked, unchangeable object.
+"""Part 2's settings: every flag of check_main.py, declared once, and the checked, unchangeable object they give.
 
-Its fields are the flags' names, so the command builds it with
-``Settings(**vars(args))``; ``as_config()`` is the plain dict the run
-record holds; lab/check/training.py's train reads the training ones
-(epoch, lr, init, restarts, patience).
+Each field is a flag (lab.common.options.flag); ``as_config()`` is the plain
+dict the run record holds; lab/check/training.py's train reads the training
+ones (epoch, lr, init, restarts, patience).
 """
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from lab.check.training import REPORT_EVERY
 from lab.common.errors import UserError
+from lab.common.options import SEED_MAX, Settings as Flags, flag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_DATA = os.path.join(ROOT, "data", "check.csv")  # the course's nine points
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Flags):
     """One Part 2 run: the network, its weights (hand-set or trained), the training and the outputs."""
 
-    hid: int = 4
-    act: str = "sig"
-    init: float = 0.15
-    set_weights: bool = False
-    lr: float = 0.001
-    epoch: int = 200000
-    seed: int = 0
-    restarts: int = 5
-    patience: int = 20000
-    plot_dir: str = "plot"
-    data: str = DEFAULT_DATA
+    hid: int = flag("--hid", 4, low=1, high=1000, help="number of hidden units (default %(default)s)")
+    act: str = flag("--act", "sig", choices=("sig", "step"),
+                    help="unit activation: sigmoid or Heaviside step (default %(default)s)")
+    init: float = flag("--init", 0.15, above=0, help="standard deviation of the normal initial weights (default "
+                                                     "%(default)s)")
+    set_weights: bool = flag("--set_weights", False,
+                             help="start from the hand-designed weights in check.py (scaled up for --act sig)")
+    lr: float = flag("--lr", 0.001, above=0, help="Adam learning rate (default %(default)s)")
+    epoch: int = flag("--epoch", 200000, low=1, help="the most training epochs, restarts included (default "
+                                                     "%(default)s)")
+    seed: int = flag("--seed", 0, low=0, high=SEED_MAX, help="random seed, 0 to 2**32-1 (default %(default)s)")
+    restarts: int = flag("--restarts", 5, low=0, help="how many times a stuck run may start again from new random "
+                                                      "weights (default %(default)s)")
+    patience: int = flag("--patience", 20000, low=REPORT_EVERY,  # the loss is looked at once a report
+                         help="epochs without the loss dropping by 1e-4 that count as stuck (default %(default)s)")
+    plot_dir: str = flag(("--plot-dir", "--plot_path"), "plot",
+                         help="folder for the plots and the run record (default %(default)s)")
+    data: str = flag("--data", DEFAULT_DATA, help="the check data, a CSV file (default data/check.csv)")
 
     def __post_init__(self):
-        if self.act not in ("sig", "step"):
-            raise UserError(f"unknown activation {self.act!r}; choose sig or step")
+        self.check_flags()
         if self.act == "step" and not self.set_weights:
             raise UserError("--act step cannot be trained (the step function has no gradient); "
                             "add --set_weights, or use --act sig")
-
-    def as_config(self):
-        """The settings as a plain dict, under the flags' names: the run record's."""
-        return asdict(self)
 
     @property
     def run_name(self):

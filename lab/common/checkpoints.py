@@ -8,12 +8,11 @@ A checkpoint is a dict of plain types and tensors, so that it loads with
      "state_dict": {name: tensor}, ... anything else plain (epoch, seen, loss)}
 
 ``save_checkpoint`` writes one atomically and refuses weights that are not
-finite; ``load_checkpoint`` reads one back and checks all of it against its
-format (lab.common.schema: types, sizes, finite weights, the resume state),
-naming the file and the field at fault.
+finite; ``load_checkpoint`` reads one back and checks all of it, naming the
+file and the field at fault: its settings with the part's flags
+(lab.common.options), the rest against its format (lab.common.schema: types,
+finite weights, the resume state).
 """
-import math
-
 from lab.common.errors import CheckpointError, UserError, first_line
 from lab.common.files import atomic_torch_save
 from lab.common.schema import check_checkpoint
@@ -46,29 +45,9 @@ def save_checkpoint(path, kind, config, state, **extra):
     atomic_torch_save({"format": FORMAT, "kind": kind, "config": dict(config), "state_dict": state, **extra}, path)
 
 
-def _type_name(kinds):
-    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    return " or ".join({bool: "true/false", int: "a whole number", float: "a number", str: "text"}.get(k, k.__name__)
-                       for k in kinds)
-
-
-def check_fields(path, config, fields):
-    """Check that ``config`` holds each of ``fields`` ({name: type or tuple of types}); a CheckpointError names the rest."""
-    missing = [name for name in fields if name not in config]
-    if missing:
-        raise CheckpointError(f"{path} is missing the setting(s) {', '.join(missing)} in its config")
-    for name, kinds in fields.items():
-        value = config[name]
-        kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
-        ok = isinstance(value, kinds_tuple) and not (isinstance(value, bool) and bool not in kinds_tuple)
-        if ok and isinstance(value, float):
-            ok = math.isfinite(value)
-        if not ok:
-            raise CheckpointError(f"{path}: the setting {name} is {value!r}, expected {_type_name(kinds)}")
-
-
-def load_checkpoint(path, kind, fields):
-    """Load a checkpoint of ``kind`` safely and check its config against ``fields``; returns the dict.
+def load_checkpoint(path, kind, check_settings):
+    """Load a checkpoint of ``kind`` safely and check it, its settings with ``check_settings(path, checkpoint)`` (the
+    part's own, made from its flags) first; returns the dict.
 
     Accepts the lab's earlier layouts too (settings under "config", or for
     Part 1 under "model"). Every problem is a CheckpointError that names the
@@ -93,7 +72,7 @@ def load_checkpoint(path, kind, fields):
     found = ckpt.get("kind", kind)
     if found != kind:
         raise CheckpointError(f"{path} is a {found} checkpoint, not a {kind} one")
-    check_fields(path, ckpt["config"], fields)
+    check_settings(path, ckpt)
     return check_checkpoint(path, ckpt, kind)
 
 

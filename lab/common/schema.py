@@ -18,14 +18,14 @@ is allowed too) and ``optional=True`` (its key may be missing):
 in it (``config.num_hid``, ``resume.optimizer.param_groups``) and what is
 wrong. The formats: the lab's checkpoints (``check_checkpoint``), the
 states --resume goes on from (``check_seq_resume``, ``check_kuzu_resume``),
-run records (``RECORD``, ``record_spec``) and the report's manifest
-(``MANIFEST``).
+run records (``RECORD``, ``check_record``) and the report's manifest
+(``MANIFEST``). The settings these files hold are not here: each part checks
+them with the flags that declare them (lab.common.options.check_settings).
 """
 import math
 from dataclasses import dataclass
 
 from lab.common.errors import CheckpointError, UserError
-from lab.common.options import SEED_MAX
 
 
 @dataclass(frozen=True)
@@ -108,19 +108,19 @@ def check(path, value, spec, where="", error=UserError):
     raises ``error`` with one sentence naming the file, the place and what
     is wrong.
     """
-    problem = _problem(value, spec, where)
-    if problem:
-        place, what = problem
+    found = problem(value, spec, where)
+    if found:
+        place, what = found
         raise error(f"{path}: {place or 'its content'} {what}")
     return value
 
 
-def _problem(value, spec, where):
-    """(place, what is wrong) for the first problem found, or None."""
+def problem(value, spec, where):
+    """(place, what is wrong) for the first problem of ``value`` at ``where``, or None."""
     if value is None and spec.nullable:
         return None
     if spec.kind == "either":
-        fits = any(_problem(value, option, where) is None for option in spec.options)
+        fits = any(problem(value, option, where) is None for option in spec.options)
         return None if fits else _wrong(value, spec, where)
     if not _is_kind(value, spec.kind):
         return _wrong(value, spec, where)
@@ -167,9 +167,9 @@ def _list_problem(value, spec, where):
     if spec.low is not None and len(value) < spec.low:
         return where, f"has {len(value)} items, expected at least {spec.low}"
     for i, item in enumerate(value if spec.item else ()):
-        problem = _problem(item, spec.item, f"{where}[{i}]")
-        if problem:
-            return problem
+        found = problem(item, spec.item, f"{where}[{i}]")
+        if found:
+            return found
     return None
 
 
@@ -178,18 +178,18 @@ def _row_problem(value, spec, where):
     if len(value) != len(spec.options):
         return where, f"has {len(value)} items, expected {len(spec.options)}"
     for i, (item, item_spec) in enumerate(zip(value, spec.options)):
-        problem = _problem(item, item_spec, f"{where}[{i}]")
-        if problem:
-            return problem
+        found = problem(item, item_spec, f"{where}[{i}]")
+        if found:
+            return found
     return None
 
 
 def _map_problem(value, spec, where):
     """Each value of a dict with any keys."""
     for key, item in (value.items() if spec.item else ()):
-        problem = _problem(item, spec.item, _inside(where, key))
-        if problem:
-            return problem
+        found = problem(item, spec.item, _inside(where, key))
+        if found:
+            return found
     return None
 
 
@@ -200,9 +200,9 @@ def _fields_problem(value, spec, where):
             if field.optional:
                 continue
             return _inside(where, name), "is missing"
-        problem = _problem(value[name], field, _inside(where, name))
-        if problem:
-            return problem
+        found = problem(value[name], field, _inside(where, name))
+        if found:
+            return found
     return None
 
 
@@ -276,27 +276,14 @@ def _bounds(spec):
 # --- the lab's checkpoints (lab.common.checkpoints) -----------------------------------------------------------
 
 WEIGHTS = mapping(tensor())  # a network's state dict: finite tensors
-# Sizes are bounded as the commands' flags bound them (seq_train.py --hid and --candidates, kuzu_main.py's
-# sizes), so that no config can ask for more memory than a run of the lab could have used.
-SEQ_CONFIG = fields({
-    "model": text(("srn", "lstm")), "num_input": whole(1, 1024), "num_hid": whole(1, 1024),
-    "num_out": whole(1, 1024), "lang": text(), "embed": flag(), "length": whole(0),
-    "optim": text(("sgd", "adam"), optional=True), "lr": number(above=0, optional=True),
-    "mom": number(0, below=1, optional=True), "init": number(above=0, optional=True, nullable=True),
-    "batch": whole(1, optional=True), "candidates": whole(1, 64, optional=True),
-    "select": whole(1, optional=True, nullable=True), "seed": whole(0, SEED_MAX, optional=True)})
-KUZU_CONFIG = fields({
-    "net": text(("lin", "full", "conv")), "hid": whole(1, 100_000, optional=True),
-    "conv1": whole(1, 4096, optional=True), "conv2": whole(1, 4096, optional=True),
-    "fc": whole(1, 100_000, optional=True), "dropout": number(0, below=1, optional=True)})
-CHECKPOINT = {  # kind -> the whole file, but for "resume" (check_seq_resume, check_kuzu_resume)
+CHECKPOINT = {  # kind -> the whole file, but for "resume" and the settings, which each part checks with its flags
     "seq": fields({
-        "format": text(optional=True), "config": SEQ_CONFIG, "state_dict": WEIGHTS,
+        "format": text(optional=True), "state_dict": WEIGHTS,
+        "config": fields({"num_input": whole(1, 1024), "num_out": whole(1, 1024)}),  # the language's symbols
         "seen": whole(0, optional=True), "loss": number(0, optional=True, nullable=True),
-        "seed": whole(0, SEED_MAX, optional=True), "candidates": whole(1, 64, optional=True),
-        "candidate": whole(0, 63, optional=True, nullable=True), "chosen_for_good": flag(optional=True)}),
+        "candidate": whole(0, optional=True, nullable=True), "chosen_for_good": flag(optional=True)}),
     "kuzu": fields({
-        "format": text(optional=True), "config": KUZU_CONFIG, "state_dict": WEIGHTS,
+        "format": text(optional=True), "state_dict": WEIGHTS,
         "epoch": whole(1, optional=True), "accuracy": number(0, 1, optional=True), "args": mapping(optional=True)}),
 }
 
@@ -307,11 +294,7 @@ PCG64 = fields({  # numpy's default_rng().bit_generator.state
     "bit_generator": text(("PCG64",)), "state": fields({"state": whole(0, 2**128 - 1), "inc": whole(0, 2**128 - 1)}),
     "has_uint32": whole(0, 1), "uinteger": whole(0, 2**32 - 1)})
 SEQ_RESUME = fields({  # lab.recurrent.series.resume_state: what seq_train.py --resume goes on from
-    "settings": fields({
-        "lang": text(optional=True), "embed": flag(optional=True), "length": whole(0, optional=True, nullable=True),
-        "model": text(("srn", "lstm"), optional=True), "hid": whole(1, 1024, optional=True),
-        "candidates": whole(1, 64, optional=True), "batch": whole(1, optional=True),
-        "seed": whole(0, SEED_MAX, optional=True)}),
+    "settings": mapping(),  # checked with seq_train.py's flags (seq_models.check_settings)
     "model": mapping(tensor(finite=False)),  # a population may hold a candidate that diverged
     "optimizer": OPTIMIZER, "rng": PCG64,
     "progress": fields({
@@ -347,7 +330,7 @@ def check_seq_resume(path, state):
         raise CheckpointError(f"--resume: {path} holds no state to go on from (it was not the last checkpoint of "
                               "a run)")
     check(path, state, SEQ_RESUME, "resume", CheckpointError)
-    candidates = state["settings"].get("candidates", 1)
+    candidates = state["settings"].get("candidates") or 1
     if state["progress"]["chosen"] >= candidates:
         raise CheckpointError(f"{path}: resume.progress.chosen is {state['progress']['chosen']}, expected a "
                               f"candidate below {candidates}")

@@ -1,8 +1,8 @@
 """Part 3 checkpoints: their names, finding them, and loading them for analysis.
 
 A run of seq_train.py writes ``<out_path>/<lang>_<model><hid>_<k>.pth``, k
-in thousands of sequences. seq_plot.py and seq_fsm.py pick one with the same
-flags (``add_checkpoint_flags``, read into a settings.CheckpointChoice) and
+in thousands of sequences. seq_plot.py, seq_fsm.py and seq_explain.py pick
+one with the same flags (those of settings.CheckpointChoice) and
 load it with ``resolve_checkpoint``; every problem is a UserError that lists
 the checkpoints there are.
 """
@@ -11,10 +11,10 @@ import os
 import re
 
 from lab.common.checkpoints import CheckpointError, check_same_settings, load_checkpoint as load_lab_checkpoint, state_of
-from lab.recurrent.languages import LANGS, lang_tag, make_language
-from lab.recurrent.settings import EXPLAIN_MAX_LENGTH
+from lab.recurrent.languages import lang_tag, make_language
+from lab.recurrent.settings import TrainSettings, check_checkpoint
 from lab.common.errors import UserError
-from lab.common.options import positive
+from lab.common.options import same_on_resume
 from seq_models import load_checkpoint
 
 
@@ -28,8 +28,7 @@ def checkpoint_path(out_path, tag, model, hid, k):
     return os.path.join(out_path, f"{series_name(tag, model, hid)}_{k}.pth")
 
 
-RESUME_SETTINGS = ("lang", "embed", "length", "model", "hid", "optim", "lr", "mom", "init", "batch", "candidates",
-                   "select", "seed")  # what must be the same for --resume to go on with a run
+RESUME_SETTINGS = same_on_resume(TrainSettings)  # what must be the same for --resume to go on with a run
 
 
 def resume_state(settings, model, optimizer, rng, progress):
@@ -39,11 +38,16 @@ def resume_state(settings, model, optimizer, rng, progress):
             "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state, "progress": progress.plain()}
 
 
+def read_checkpoint(path):
+    """Load a Part 3 checkpoint safely and check all of it, without building its network; returns the dict."""
+    return load_lab_checkpoint(path, "seq", check_checkpoint)
+
+
 def load_resume_state(out_path, tag, model, hid, settings):
     """The saved state in the latest checkpoint of the run ``settings`` describe; a UserError when there is
     none or it is another run's. Returns (checkpoint path, state)."""
     path = find_checkpoint(out_path, tag, model, hid)
-    saved = load_lab_checkpoint(path, "seq", {}).get("resume")
+    saved = read_checkpoint(path).get("resume")
     if not isinstance(saved, dict):
         raise UserError(f"--resume: {path} holds no state to go on from (it was not the last checkpoint of a run)")
     check_same_settings(path, saved["settings"], settings, RESUME_SETTINGS)
@@ -85,37 +89,9 @@ def load_model(path, out_path=None):
     """Load a checkpoint for analysis; any problem becomes a UserError naming the checkpoints there are."""
     where = out_path or os.path.dirname(path) or "."
     try:
-        return load_checkpoint(path)
+        return load_checkpoint(path, check_checkpoint)
     except CheckpointError as err:
         raise UserError(f"{err}; {existing(where)}") from None
-
-
-def add_checkpoint_flags(parser, images):
-    """The flags that pick a checkpoint and where its images go, shared by seq_plot.py and seq_fsm.py.
-
-    ``images`` says what goes into --plot_path, for its help text.
-    """
-    p = parser
-    p.add_argument("--lang", choices=LANGS, default="anb2n",
-                   help="language the network was trained on (default: %(default)s)")
-    p.add_argument("--embed", action="store_true", help="embedded Reber grammar (with --lang reber)")
-    p.add_argument("--model", choices=("srn", "lstm"), default="srn", help="network type (default: %(default)s)")
-    p.add_argument("--hid", type=positive(int), default=None,
-                   help="hidden units (default: seq_train.py's for the language and model)")
-    p.add_argument("--epoch", type=positive(int), default=None,
-                   help="which checkpoint, in thousands of sequences (default: the latest there is)")
-    p.add_argument("--checkpoint", default=None,
-                   help="a checkpoint file to load instead (its own settings apply; default: none)")
-    p.add_argument("--out_path", "--out-path", dest="out_path", default="net",
-                   help="folder of the checkpoints (default: %(default)s)")
-    p.add_argument("--plot_path", "--plot-dir", dest="plot_path", default="plot",
-                   help=f"folder for {images} and the run record (default: %(default)s)")
-    p.add_argument("--length", type=int, default=None,
-                   help="largest n (counting languages) or minimum length (reber) of the sequences "
-                        "(default: the checkpoint's training one); seq_explain.py takes at most "
-                        f"{EXPLAIN_MAX_LENGTH}, because its record keeps one string of every n up to twice this, "
-                        "and so grows with its square")
-    return p
 
 
 def resolve_checkpoint(choice):

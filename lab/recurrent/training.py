@@ -19,12 +19,11 @@ from lab.recurrent.languages import CERTAIN, PREDICTED, collate
 from lab.common.checkpoints import load_optimizer, load_weights, state_of
 from lab.common.errors import Diverged, UserError
 from lab.recurrent.series import checkpoint_path, load_resume_state, resume_state
+from lab.recurrent.settings import REPORT_EVERY, UNTIL_REPORTS
 from seq_models import Population, build_model, save_checkpoint
 from lab.recurrent.tracing import show_sequence
 
-REPORT_EVERY = 1000  # sequences between reports
 SAVE_EVERY = 10_000  # sequences between checkpoints
-UNTIL_REPORTS = 10  # --until: the loss must stay below the threshold for this many reports
 LEARNED_SHARE = 0.99  # the verdict: at least this share of the deterministic symbols predicted
 VERDICT_SEQUENCES = 100  # fresh sequences the verdict at the end of a run is drawn on
 # The loss a trained network should stay below (the verdict and the benchmark use it).

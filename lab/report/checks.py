@@ -7,10 +7,31 @@ an explanation record (seq_explain.py) must agree with its network's
 checkpoint and with itself: the language, its length, the model and its
 width, every string's input symbols and every state's width. Each check
 returns None, or one sentence saying what is wrong and in which file.
+``read_run_record`` reads a record, its settings checked with the flags of
+the command that wrote it.
 """
 import os
 
+from lab.common.records import read_record
+
 IMAGES = (".jpg", ".jpeg", ".png")
+
+
+def read_run_record(path, command=None):
+    """A run record (lab.common.records.read_record), its settings checked with the flags of the command that wrote
+    it: a UserError names the file and the setting."""
+    from lab.characters import settings as part1
+    from lab.check import settings as part2
+    from lab.common.options import check_settings
+    from lab.recurrent import settings as part3
+
+    data = read_record(path, command)
+    settings = {"kuzu_main.py": part1.Settings, "check_main.py": part2.Settings, "seq_train.py": part3.TrainSettings,
+                "seq_plot.py": part3.PlotSettings, "seq_fsm.py": part3.MachineSettings,
+                "seq_explain.py": part3.ExplainSettings}.get(data.get("command"))
+    if settings:
+        check_settings(settings, path, data.get("settings", {}), "settings")
+    return data
 
 
 def inside(folder, path):
@@ -74,9 +95,9 @@ def expected_inputs(lang, n):
 def explanation_problem(folder, path, record):
     """Why the explanation record ``record`` (at ``path``, inside ``folder``) does not describe its network, or
     None: it is held against the checkpoint it names and against itself."""
-    from lab.common.checkpoints import load_checkpoint
     from lab.common.errors import UserError
     from lab.recurrent.languages import make_language
+    from lab.recurrent.series import read_checkpoint
 
     results = record["results"]
     a = results["analysis"]
@@ -84,7 +105,7 @@ def explanation_problem(folder, path, record):
     if checkpoint is None:
         return f"{path}: results.checkpoint names no network inside the report's folder"
     try:
-        config = load_checkpoint(checkpoint, "seq", {})["config"]
+        config = read_checkpoint(checkpoint)["config"]
     except UserError as err:
         return f"{path}: its network: {err}"
     length = record.get("settings", {}).get("length") or config["length"]

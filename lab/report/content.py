@@ -7,8 +7,7 @@ or was skipped shows why instead of its results.
 """
 import os
 
-from lab.common.records import read_record
-from lab.report.checks import explanation_problem, image_problem
+from lab.report.checks import explanation_problem, image_problem, read_run_record
 from lab.report.viewer import views
 
 PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
@@ -29,7 +28,7 @@ class Context:
         if step is None or not step.finished:
             return None
         if name not in self.records:  # every part reads its records more than once; read and check each once
-            self.records[name] = read_record(os.path.join(self.folder, step.record))
+            self.records[name] = read_run_record(os.path.join(self.folder, step.record))
         return self.records[name]
 
     def source(self, name):
