@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import seq_train
-from conftest import default_signals, interrupt, run_script
+from conftest import default_signals, run_command, run_script
 from lab.common.errors import run_main
 from lab.recurrent.series import RESUME_SETTINGS
 from lab.recurrent.settings import TrainSettings
@@ -160,16 +160,16 @@ def test_unwritable_out_path_fails_before_training(tmp_path, capsys):
     assert "epoch:" not in captured.out
 
 
-def _train_cmd(out, *extra):
-    return [sys.executable, "seq_train.py", "--lang", "anb2n", "--epoch", "20", "--candidates", "3", "--select", "20",
-            "--batch", "50", "--out_path", str(out), "--plot_path", str(out / "plot"), *extra]
+def _train_args(out, *extra):
+    return ["seq_train.py", "--lang", "anb2n", "--epoch", "20", "--candidates", "3", "--select", "20", "--batch",
+            "50", "--out_path", str(out), "--plot_path", str(out / "plot"), *extra]
 
 
 @pytest.fixture(scope="module")
 def whole_run(tmp_path_factory):
     """An uninterrupted run with 3 candidates, chosen for good at 20k: checkpoint 10 is written before the choice."""
     folder = tmp_path_factory.mktemp("whole")
-    done = subprocess.run(_train_cmd(folder), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = run_script(_train_args(folder))
     assert done.returncode == 0, done.stderr
     return folder, done.stdout
 
@@ -192,13 +192,16 @@ def test_every_checkpoint_of_a_run_holds_the_network_it_delivers(whole_run):
 
 
 def test_ctrl_c_then_resume_ends_with_the_same_network(whole_run, tmp_path):
+    """Ctrl-C (in-process, at the first line after checkpoint 10) and --resume: the same network as the whole run."""
     whole, out = whole_run
     parts = tmp_path / "parts"
-    proc = subprocess.Popen(_train_cmd(parts), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_signals)
-    err = interrupt(proc, (parts / "anb2n_srn2_10.pth").exists)
-    assert proc.returncode == 130 and "go on with --resume" in err, err
-    again = subprocess.run(_train_cmd(parts, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    def ctrl_c_after_checkpoint_10(line):
+        if (parts / "anb2n_srn2_10.pth").exists():
+            raise KeyboardInterrupt
+    status, _, err = run_command(seq_train.main, _train_args(parts)[1:], ctrl_c_after_checkpoint_10)
+    assert status == 130 and "go on with --resume" in err, err
+    again = run_script(_train_args(parts, "--resume"))
     assert again.returncode == 0, again.stderr
     assert "resuming from" in again.stdout
     last_line = lambda text: [line for line in text.splitlines() if line.startswith("loss: ")][-1]
