@@ -18,7 +18,7 @@ from conftest import run_script
 from lab.explain import counters, fixed_points
 from lab.explain.analysis import explain
 from lab.explain.maps import StateMaps
-from lab.explain.sentences import explanation
+from lab.explain.sentences import counter_sentences, explanation
 from lab.recurrent.languages import make_language
 from seq_models import LSTM_model, SRN_model, save_checkpoint
 
@@ -245,6 +245,7 @@ def test_every_number_in_the_text_is_in_the_record(which, request):
     result = json.loads(json.dumps(explain(make(), make_language(lang))))
     values = record_values(result)
     sums = [m * r["rate"] for r in result["rates"] for m in [1, *result["mult"]]]  # "raise it by 1.92n"
+    sums += [abs(abs(a) - abs(b)) for a in sums for b in sums]  # "to within 0.10n": the rise and fall apart
     visited = [max(abs(v) for t in result["trajectories"] for s in t["states"] for v in s)]
     numbers = sentence_numbers(result)
     assert numbers
@@ -269,6 +270,20 @@ def test_a_counting_cell_is_stated_with_its_own_rates(trained_lstm):
             assert row["r2"] >= 0.9 and abs(row["rate"]) >= 0.05
             stated += 1
     assert stated >= 2
+
+
+@pytest.mark.parametrize("fall, ends", [(-0.67, "so it counts up over the 2n B's and back down over the 3n C's to "
+                                                "within 0.09n, a gap that grows with n."),
+                                         (-0.50, "which do not balance: they differ by 0.42n, a gap that grows with n.")])
+def test_a_counter_states_its_imbalance_per_n(fall, ends):
+    """+0.96 per B and -0.67 per C on a^n b^2n c^3n: 2n B's raise it 1.92n, 3n C's lower it 2.01n (by hand: 0.09n
+    apart, within 15%); with -0.50 per C, 1.50n: 0.42n apart, beyond 15%."""
+    result = {"units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+              "rates": [{"unit": "cell unit 0", "phase": "B", "rate": 0.96, "r2": 1.0, "verdict": "counts up"},
+                        {"unit": "cell unit 0", "phase": "C", "rate": fall, "r2": 1.0, "verdict": "counts down"}]}
+    (sentence,) = counter_sentences(result)
+    assert sentence.endswith(ends), sentence
+    assert "2n B's raise it by 1.92n and 3n C's lower it by " + ("2.01n" if fall == -0.67 else "1.50n") in sentence
 
 
 def test_the_text_of_two_networks_differs_where_their_numbers_do():

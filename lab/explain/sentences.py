@@ -7,7 +7,9 @@ percentage; every judgement comes from a named rule:
   |rate| >= 0.05 (lab.explain.counters); otherwise it "changes but not
   steadily" or "stays nearly constant";
 - a counter "counts m_p n up and m_q n down" when the rise over a phase and
-  the fall over a later one agree within BALANCE of the larger;
+  the fall over a later one agree within BALANCE of the larger; either way
+  the sentence gives their difference per n, the imbalance that adds up
+  past the training range;
 - a forget gate of at least KEEPS (as printed, to 2 decimals) keeps the
   cell's value, one under LEAKS lets it fade; the steady part of a phase and
   its last two steps (where a count collapses) are given apart;
@@ -236,8 +238,9 @@ def times_n(m):
 
 
 def balance_clause(result, steady):
-    """": ... so it counts 2n up and 3n down" when a count and a later opposite one cancel, ": ... which do not
-    balance" when they do not, "" when no two steady phases count in opposite directions."""
+    """": ... so it counts 2n up and 3n down to within Xn" when a count and a later opposite one cancel, ": ...
+    which do not balance: they differ by Xn" when they do not, "" when no two steady phases count in opposite
+    directions."""
     order = result["symbols"].index
     pairs = [(a, b) for a in steady for b in steady
              if order(a["phase"]) < order(b["phase"]) and (a["rate"] > 0) != (b["rate"] > 0)]
@@ -249,11 +252,12 @@ def balance_clause(result, steady):
     way = ("raise", "lower") if first["rate"] > 0 else ("lower", "raise")
     lead = (f": {times_n(m1)} {first['phase']}'s {way[0]} it by {num(one)}n and {times_n(m2)} {then['phase']}'s "
             f"{way[1]} it by {num(two)}n")
+    gap = f"{num(abs(one - two))}n, a gap that grows with n"
     if abs(one - two) <= BALANCE * max(one, two):
         words = ("up", "back down") if first["rate"] > 0 else ("down", "back up")
         return (lead + f", so it counts {words[0]} over the {times_n(m1)} {first['phase']}'s and {words[1]} over "
-                f"the {times_n(m2)} {then['phase']}'s")
-    return lead + ", which do not balance"
+                f"the {times_n(m2)} {then['phase']}'s to within {gap}")
+    return lead + f", which do not balance: they differ by {gap}"
 
 
 def gate_sentences(result):
