@@ -35,8 +35,8 @@ from lab.recurrent.languages import PREDICTED, collate
 from seq_models import Population
 
 GATES = ("input", "forget", "cell", "output")  # nn.LSTM's order of the four gates in its stacked weights
-FORGET_BIAS = 1.0
-INPUT_BIAS = -1.0
+FORGET_BIAS = 3.0
+INPUT_BIAS = 0.0
 CLIP = 1.0  # largest size of one gradient entry
 SMOOTHING = 0.1  # label smoothing of the cross-entropy: the network aims at the same margin at every position
 LR_FLOOR = 0.05  # the learning rate's last value, as a share of its first
@@ -44,7 +44,7 @@ VALIDATION_STRINGS = 5  # strings per validation sequence (as many as a training
 # Per model: thousands of sequences, sequences per update, learning rate, candidates (chosen by measurement,
 # docs/results.md).
 RECIPES = {
-    "lstm": dict(epoch=50, batch=10, lr=0.01, candidates=8),
+    "lstm": dict(epoch=50, batch=10, lr=0.01, candidates=16),
     "srn": dict(epoch=100, batch=10, lr=0.003, candidates=8),
 }
 
