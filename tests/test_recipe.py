@@ -90,3 +90,11 @@ def test_the_learning_rate_decays_from_the_start_to_the_floor():
     assert recipe.learning_rate(99, 100, 0.01) == pytest.approx(0.01 * recipe.LR_FLOOR)
     rates = [recipe.learning_rate(s, 100, 0.01) for s in range(100)]
     assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_drift_is_the_spread_of_the_phase_end_states_in_steps():
+    ends = {1: ([1, 3], [0, 2])}
+    hidden = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    assert recipe.drift(hidden, ends) == 0.0  # both strings end the phase in the same state
+    hidden[3] = torch.tensor([1.0, 0.5])  # the second ends half a unit away; the last steps are 1 and 1.118
+    assert recipe.drift(hidden, ends) == pytest.approx(0.5 / ((1 + 1.25 ** 0.5) / 2))
