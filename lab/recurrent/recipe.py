@@ -1,0 +1,213 @@
+"""The counting recipe: train a small SRN or LSTM so that its count carries on beyond the training range.
+
+The course's defaults (lab/recurrent/settings.py, lab/recurrent/training.py)
+learn the training range n = 1..length perfectly but mostly stop counting
+just past it. This recipe changes only how a network of the same size is
+trained, never what it is shown: every training and validation string has
+n <= length.
+
+- LSTM gate biases start so that the cells are integrators: forget gate
+  FORGET_BIAS (sigmoid 0.95: the cell keeps its value), input gate
+  INPUT_BIAS (sigmoid 0.5) (torch's nn.LSTM stacks
+  its gates as input, forget, cell input, output in bias_ih / bias_hh; the
+  value is put in bias_ih, bias_hh's rows are zeroed).
+- The loss is cross-entropy on the deterministic positions only (every
+  input from a string's first B on: ``certain_given_n``), so the A phase's
+  guess "B is certain after length A's" is never taught; with label
+  smoothing SMOOTHING, so that the loss keeps asking for the same margin
+  at every position rather than ever larger ones.
+- Candidates train side by side (seq_models.Population), with Adam, a
+  learning rate that decays by a cosine to LR_FLOOR of its start, and each
+  gradient entry clipped to CLIP (entry-wise, so candidates stay independent).
+- The network delivered is the candidate that does best on in-range
+  validation strings (``validation_score``): all deterministic symbols of
+  every string with n = 1..length right first, then the smallest drift: a
+  counter that keeps its rate ends each phase in the same hidden state
+  whatever n, so the spread of those end states over n = 1..length (in
+  steps) measures how far its rates are off.
+
+``recipe_settings`` gives the run's settings, ``train_recipe`` trains and
+returns a ``RecipeResult``.
+"""
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lab.recurrent.languages import PREDICTED, collate
+from seq_models import Population
+
+GATES = ("input", "forget", "cell", "output")  # nn.LSTM's order of the four gates in its stacked weights
+FORGET_BIAS = 3.0  # chosen by measurement over +1 (and input -1), docs/results.md
+INPUT_BIAS = 0.0
+CLIP = 1.0  # largest size of one gradient entry
+SMOOTHING = 0.1  # label smoothing of the cross-entropy: the network aims at the same margin at every position
+LR_FLOOR = 0.05  # the learning rate's last value, as a share of its first
+VALIDATION_STRINGS = 5  # strings per validation sequence (as many as a training sequence)
+# Per model: thousands of sequences, sequences per update, learning rate, candidates (chosen by measurement,
+# docs/results.md).
+RECIPES = {
+    "lstm": dict(epoch=50, batch=10, lr=0.01, candidates=16),
+    "srn": dict(epoch=100, batch=10, lr=0.003, candidates=8),
+}
+
+
+def recipe_settings(settings):
+    """The settings ``settings`` (a TrainSettings) become under the recipe: its epoch, batch, lr, candidates."""
+    values = RECIPES[settings.model]
+    return replace(settings, optim="adam", mom=0.0, select=values["epoch"], **values)
+
+
+def gate_rows(gate, hid, size=1):
+    """The rows of nn.LSTM's stacked weights and biases that belong to ``gate`` (a name in GATES), for a
+    layer of size * hid units."""
+    total = hid * size
+    start = GATES.index(gate) * total
+    return slice(start, start + total)
+
+
+def init_integrators(lstm, hid, size=1):
+    """Set an nn.LSTM's gate biases: forget FORGET_BIAS, input INPUT_BIAS (in bias_ih; bias_hh's rows zeroed)."""
+    with torch.no_grad():
+        for gate, value in (("forget", FORGET_BIAS), ("input", INPUT_BIAS)):
+            rows = gate_rows(gate, hid, size)
+            lstm.bias_ih_l0[rows] = value
+            lstm.bias_hh_l0[rows] = 0.0
+
+
+def loss_mask(inputs, exists):
+    """True at the positions the recipe learns from: where the input is not an A (from a string's first B on)
+    and the position exists. ``inputs`` are symbol indices (A = 0)."""
+    return (inputs != 0) & exists
+
+
+def build_population(settings, lang):
+    """The candidates, initialised as the recipe says (SRN weights from N(0, init^2); LSTM gate biases)."""
+    model = Population(settings.model, lang.num_symbols, settings.hid, lang.num_symbols, settings.candidates)
+    if settings.model == "srn":
+        model.init_weights(settings.init)
+    else:
+        init_integrators(model.rnn, settings.hid, settings.candidates)
+    return model
+
+
+def learning_rate(step, steps, lr):
+    """The cosine decay from ``lr`` at step 0 to LR_FLOOR * lr at the last step."""
+    progress = step / max(steps - 1, 1)
+    return lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def update(model, optimizer, lang, samples, size):
+    """One weight update of every candidate on ``samples``, the loss masked to the deterministic positions."""
+    x, target, _, exists = collate(samples, lang.num_symbols)
+    mask = loss_mask(x.argmax(-1), exists)
+    _, logits = model(x)  # (batch, time, candidates, symbols)
+    picked = logits[mask]
+    loss = F.cross_entropy(picked.reshape(-1, lang.num_symbols), target[mask].repeat_interleave(size),
+                           label_smoothing=SMOOTHING) * size
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), CLIP)
+    optimizer.step()
+    return loss.item() / size
+
+
+def sweep(lang):
+    """The n's of the validation sequence whose phase ends are compared: every n = 1..length up, then down
+    (then one more string, so that the last string's last symbol is an input too)."""
+    top = lang.length
+    return list(range(1, top + 1)) + list(range(top, 0, -1))
+
+
+def validation_samples(lang):
+    """The in-range validation sequences: VALIDATION_STRINGS strings of one n, for every n = 1..length, and
+    last the ``sweep``."""
+    samples = [lang.sequence_for([n] * VALIDATION_STRINGS) for n in range(1, lang.length + 1)]
+    samples.append(lang.sequence_for(sweep(lang) + [1]))
+    return samples
+
+
+def phase_ends(lang, ns):
+    """For a sequence of strings with these n's: per later phase (B, C, ...), the input positions of its last
+    symbol in each string, and of the symbol before it."""
+    ends = {phase: ([], []) for phase in range(1, len(lang.mult) + 1)}
+    start = 0
+    for n in ns:
+        at = start + n
+        for phase, m in enumerate(lang.mult, start=1):
+            at += m * n
+            ends[phase][0].append(at - 1)
+            ends[phase][1].append(at - 2)
+        start += lang.string_length(n)
+    return ends
+
+
+def drift(hidden, ends):
+    """How far a counter's end state moves with n, in steps: per phase, the largest distance between the
+    hidden states at the phase's last symbol (over the strings), over the mean size of the last step there;
+    the largest over the phases. ``hidden`` is (time, units) of one network."""
+    worst = 0.0
+    for last, before in ends.values():
+        final = hidden[last]
+        spread = torch.cdist(final, final).max()
+        step = (hidden[last] - hidden[before]).norm(dim=-1).mean()
+        worst = max(worst, float(spread / step.clamp_min(1e-6)))
+    return worst
+
+
+def validation_score(model, lang, samples):
+    """Per candidate of the Population ``model``: (every deterministic symbol of the validation ``samples``
+    right, minus its drift) -- higher is better. The drift is measured on the one sequence of every n up and
+    down (the last of ``samples``): a counter that keeps its rate ends each phase in the same state, whatever n."""
+    x, target, _, exists = collate(samples, lang.num_symbols)
+    mask = loss_mask(x.argmax(-1), exists)
+    with torch.no_grad():
+        hidden, logits = model(x)
+    prob = logits.softmax(-1)
+    size, hid = prob.shape[2], hidden.shape[-1] // prob.shape[2]
+    right = prob.gather(-1, target.unsqueeze(-1).unsqueeze(-1).expand(-1, -1, size, 1)).squeeze(-1)
+    least = right[mask].min(0).values
+    ends = phase_ends(lang, sweep(lang))
+    return [(bool(least[c] > PREDICTED), -drift(hidden[-1, :, c * hid:(c + 1) * hid], ends)) for c in range(size)]
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    """What a recipe run produced."""
+
+    network: torch.nn.Module  # the chosen candidate, a plain SRN_model or LSTM_model
+    chosen: int
+    scores: list  # every candidate's validation_score
+    losses: list  # the mean training loss (deterministic positions) per thousand sequences
+    population: torch.nn.Module  # every candidate, as trained
+
+
+def train_recipe(settings, lang, log=print):
+    """Train ``settings`` (already through recipe_settings) on ``lang`` from the seed; returns a RecipeResult.
+
+    Seeds torch with the settings' seed and draws the sequences from
+    numpy's generator with that seed.
+    """
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    model = build_population(settings, lang)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    steps = settings.epoch * 1000 // settings.batch
+    losses, window = [], []
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, steps, settings.lr)
+        samples = [lang.get_sequence(rng) for _ in range(settings.batch)]
+        window.append(update(model, optimizer, lang, samples, settings.candidates))
+        if (step + 1) * settings.batch % 1000 == 0:
+            losses.append(float(np.mean(window)))
+            window = []
+            if len(losses) % 10 == 0:
+                log(f"{len(losses)}k sequences: loss {losses[-1]:.4f}")
+    scores = validation_score(model, lang, validation_samples(lang))
+    chosen = max(range(len(scores)), key=lambda c: scores[c])
+    log(f"chose candidate {chosen}: " + ", ".join(f"{c}: {ok} {least:.3f}" for c, (ok, least) in enumerate(scores)))
+    return RecipeResult(network=model.candidate(chosen), chosen=chosen, scores=scores, losses=losses,
+                        population=model)

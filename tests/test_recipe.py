@@ -1,0 +1,100 @@
+"""The counting recipe (lab/recurrent/recipe.py): its initialisation, loss mask, validation and range, checked
+against hand-written references and torch's own LSTM step."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from anb2n import AnbnLanguage
+from lab.recurrent import recipe
+from lab.recurrent.settings import TrainSettings
+from seq_models import Population
+
+
+def test_gate_biases_make_an_integrator_in_torchs_own_lstm_step():
+    """With zero weights, torch's LSTM step gives c1 = sigmoid(forget) c0 + sigmoid(input) tanh(g): the
+    recipe's values must land on the forget and input gates (the g bias set by hand, rows 2h..3h)."""
+    hid = 3
+    lstm = nn.LSTM(2, hid, batch_first=True)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.zero_()
+    recipe.init_integrators(lstm, hid)
+    with torch.no_grad():
+        lstm.bias_hh_l0[2 * hid:3 * hid] = 0.5  # the cell input g
+    c0 = torch.tensor([[[0.3, -1.0, 2.0]]])
+    _, (_, c1) = lstm(torch.zeros(1, 1, 2), (torch.zeros(1, 1, hid), c0))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    expected = sig(recipe.FORGET_BIAS) * c0.numpy() + sig(recipe.INPUT_BIAS) * np.tanh(0.5)
+    np.testing.assert_allclose(c1.detach().numpy(), expected, rtol=1e-6)
+
+
+def test_every_candidate_gets_the_stated_biases_and_the_other_gates_keep_theirs():
+    hid, size = 3, 4
+    pop = Population("lstm", 3, hid, 3, size)
+    before = (pop.rnn.bias_ih_l0 + pop.rnn.bias_hh_l0).detach().clone()
+    recipe.init_integrators(pop.rnn, hid, size)
+    for c in range(size):
+        bias = (lambda m: m.lstm.bias_ih_l0 + m.lstm.bias_hh_l0)(pop.candidate(c)).detach()
+        assert torch.all(bias[0:hid] == recipe.INPUT_BIAS)
+        assert torch.all(bias[hid:2 * hid] == recipe.FORGET_BIAS)
+    total = hid * size
+    assert torch.equal((pop.rnn.bias_ih_l0 + pop.rnn.bias_hh_l0)[2 * total:].detach(), before[2 * total:])
+
+
+def test_the_loss_mask_covers_exactly_the_deterministic_positions_of_a_hand_written_string():
+    # a^2 b^4 then a^1 b^2: inputs AABBBBAB (the last B only a target); what comes next is certain
+    # after every B (given n), never after an A
+    seq = "AABBBBABB"
+    inputs = torch.tensor([[0 if s == "A" else 1 for s in seq[:-1]]])
+    mask = recipe.loss_mask(inputs, torch.ones_like(inputs, dtype=torch.bool))
+    assert mask[0].tolist() == [False, False, True, True, True, True, False, True]
+    padded = recipe.loss_mask(inputs, torch.tensor([[True] * 5 + [False] * 3]))
+    assert padded[0].tolist() == [False, False, True, True, True, False, False, False]
+
+
+def test_phase_ends_of_hand_written_strings():
+    # anb2nc3n with n = 1, 2: ABBCCC (positions 0..5) then AABBBBCCCCCC (6..17)
+    lang = AnbnLanguage((2, 3), length=4)
+    ends = recipe.phase_ends(lang, [1, 2])
+    assert ends == {1: ([2, 11], [1, 10]), 2: ([5, 17], [4, 16])}
+    seq = lang.decode(lang.sequence_for([1, 2])[0])
+    assert [seq[i] for i in ends[1][0]] == ["B", "B"] and [seq[i + 1] for i in ends[1][0]] == ["C", "C"]
+
+
+class Recording(AnbnLanguage):
+    """A language that remembers every n it built a sequence for."""
+
+    seen = ()
+
+    def sequence_for(self, ns):
+        self.seen = (*self.seen, *map(int, ns))
+        return super().sequence_for(ns)
+
+
+@pytest.mark.parametrize("model,mult,hid", [("lstm", (2, 3), 3), ("srn", (2,), 2)])
+def test_no_training_or_validation_string_exceeds_the_range(model, mult, hid):
+    torch.set_num_threads(1)
+    lang = Recording(mult, length=3)
+    settings = recipe.recipe_settings(TrainSettings(lang="anb2n" if mult == (2,) else "anb2nc3n", model=model,
+                                                    hid=hid, length=3, seed=1))
+    settings = settings.__class__(**{**settings.as_config(), "epoch": 1, "select": 1, "candidates": 2})
+    result = recipe.train_recipe(settings, lang, log=lambda line: None)
+    assert max(lang.seen) == 3 and min(lang.seen) == 1
+    assert len(result.scores) == 2 and 0 <= result.chosen < 2
+    assert len(result.losses) == 1 and np.isfinite(result.losses[0])
+
+
+def test_the_learning_rate_decays_from_the_start_to_the_floor():
+    assert recipe.learning_rate(0, 100, 0.01) == pytest.approx(0.01)
+    assert recipe.learning_rate(99, 100, 0.01) == pytest.approx(0.01 * recipe.LR_FLOOR)
+    rates = [recipe.learning_rate(s, 100, 0.01) for s in range(100)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_drift_is_the_spread_of_the_phase_end_states_in_steps():
+    ends = {1: ([1, 3], [0, 2])}
+    hidden = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    assert recipe.drift(hidden, ends) == 0.0  # both strings end the phase in the same state
+    hidden[3] = torch.tensor([1.0, 0.5])  # the second ends half a unit away; the last steps are 1 and 1.118
+    assert recipe.drift(hidden, ends) == pytest.approx(0.5 / ((1 + 1.25 ** 0.5) / 2))
