@@ -30,6 +30,7 @@ from lab.common.figures import pyplot, save_figure
 from lab.common.compute import seed_everything, torch_threads
 from lab.recurrent.series import series_name
 from lab.recurrent.plots import loss_figure
+from lab.recurrent.recipe import recipe_settings, run_recipe
 from lab.recurrent.settings import TrainSettings
 from lab.recurrent.training import TARGET_LOSS, Trainer, build_network, learned, \
     verdict_lines
@@ -68,6 +69,14 @@ def run(settings, lang):
     """Build the network(s), train (or go on with --resume) and print the verdict; returns the run's results,
     or the exit status when stopped by Ctrl-C (130) or SIGTERM (143)."""
     seed_everything(settings.seed)
+    if settings.recipe:
+        print(describe(recipe_settings(settings), lang) + ", the counting recipe")
+        try:
+            return run_recipe(settings, lang)
+        except KeyboardInterrupt as err:
+            print(f"stopped by {'SIGTERM' if isinstance(err, Terminated) else 'Ctrl-C'}; the recipe writes its "
+                  "network at the end, so nothing was written", file=sys.stderr)
+            return interrupted_status(err)[0]
     trainer = Trainer(settings, build_network(settings, lang), lang)
     print(describe(settings, lang))
     start = time.time()

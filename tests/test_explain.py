@@ -245,7 +245,8 @@ def test_every_number_in_the_text_is_in_the_record(which, request):
     result = json.loads(json.dumps(explain(make(), make_language(lang))))
     values = record_values(result)
     sums = [m * r["rate"] for r in result["rates"] for m in [1, *result["mult"]]]  # "raise it by 1.92n"
-    sums += [abs(abs(a) - abs(b)) for a in sums for b in sums]  # "to within 0.10n": the rise and fall apart
+    together = [abs(a) + abs(b) for a in sums for b in sums]  # "n A's and 2n B's ..., together 2.90n"
+    sums += together + [abs(x - abs(b)) for x in [*map(abs, sums), *together] for b in sums]  # "to within 0.10n"
     visited = [max(abs(v) for t in result["trajectories"] for s in t["states"] for v in s)]
     numbers = sentence_numbers(result)
     assert numbers
@@ -284,6 +285,17 @@ def test_a_counter_states_its_imbalance_per_n(fall, ends):
     (sentence,) = counter_sentences(result)
     assert sentence.endswith(ends), sentence
     assert "2n B's raise it by 1.92n and 3n C's lower it by " + ("2.01n" if fall == -0.67 else "1.50n") in sentence
+
+
+def test_a_count_over_two_phases_is_balanced_against_the_later_one():
+    """-0.95 per A and -0.98 per B, +0.97 per C: n + 2n = 0.95n + 1.96n = 2.91n down against 3n x 0.97 = 2.91n up
+    (by hand), where neither phase alone balances the C's (0.95n or 1.96n against 2.91n)."""
+    rows = [("A", -0.95), ("B", -0.98), ("C", 0.97)]
+    result = {"units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+              "rates": [{"unit": "cell unit 1", "phase": p, "rate": r, "r2": 1.0, "verdict": "counts"} for p, r in rows]}
+    (sentence,) = counter_sentences(result)
+    assert ("n A's lower it by 0.95n and 2n B's by 1.96n, together 2.91n, and 3n C's raise it by 2.91n, so it counts "
+            "down over the n A's and 2n B's and back up over the 3n C's to within 0.00n") in sentence, sentence
 
 
 def test_the_text_of_two_networks_differs_where_their_numbers_do():

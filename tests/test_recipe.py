@@ -1,11 +1,15 @@
 """The counting recipe (lab/recurrent/recipe.py): its initialisation, loss mask, validation and range, checked
 against hand-written references and torch's own LSTM step."""
+import json
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import seq_models
 from anb2n import AnbnLanguage
+from conftest import run_script
 from lab.recurrent import recipe
 from lab.recurrent.settings import TrainSettings
 from seq_models import Population
@@ -98,3 +102,27 @@ def test_drift_is_the_spread_of_the_phase_end_states_in_steps():
     assert recipe.drift(hidden, ends) == 0.0  # both strings end the phase in the same state
     hidden[3] = torch.tensor([1.0, 0.5])  # the second ends half a unit away; the last steps are 1 and 1.118
     assert recipe.drift(hidden, ends) == pytest.approx(0.5 / ((1 + 1.25 ** 0.5) / 2))
+
+
+def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_path, monkeypatch):
+    """The flag end to end, on a recipe cut down to 1,000 sequences and two candidates (to stay quick)."""
+    monkeypatch.setitem(recipe.RECIPES, "lstm", dict(epoch=1, batch=10, lr=0.01, candidates=2))
+    done = run_script(["seq_train.py", "--lang", "anb2nc3n", "--model", "lstm", "--recipe", "count", "--out_path",
+                       str(tmp_path), "--plot_path", str(tmp_path / "plot")])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("training lstm with 3 hidden units on anb2nc3n: 1k sequences, adam lr 0.01, "
+                                  "10 sequence(s) per update, best of 2 candidates") and "the counting recipe" in done.stdout
+    model, ckpt = seq_models.load_checkpoint(str(tmp_path / "anb2nc3n_lstm3_1.pth"))
+    assert ckpt["recipe"] == "count" and ckpt["candidate"] in (0, 1) and ckpt["seen"] == 1000
+    forget = model.lstm.bias_ih_l0.detach()[3:6] + model.lstm.bias_hh_l0.detach()[3:6]  # i, f, g, o: f is rows 3..5
+    assert forget.mean() > 1.5  # started at +3 and trained only briefly: still an integrator's bias
+    record = json.loads((tmp_path / "anb2nc3n_lstm3.json").read_text())
+    assert record["settings"]["recipe"] == "count" and record["results"]["chosen"] == ckpt["candidate"]
+    assert len(record["results"]["recipe_losses"]) == 1 and record["results"]["last_checkpoint"].endswith("_1.pth")
+
+
+@pytest.mark.parametrize("more", [["--resume"], ["--until", "0.1"], ["--lang", "reber"]])
+def test_seq_train_recipe_refuses_what_it_cannot_do(more, tmp_path):
+    done = run_script(["seq_train.py", "--recipe", "count", *more, "--out_path", str(tmp_path)])
+    assert done.returncode == 1 and done.stderr.startswith("error: --recipe count trains a counting language")
+    assert list(tmp_path.iterdir()) == []

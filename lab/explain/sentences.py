@@ -240,22 +240,33 @@ def times_n(m):
 def balance_clause(result, steady):
     """": ... so it counts 2n up and 3n down to within Xn" when a count and a later opposite one cancel, ": ...
     which do not balance: they differ by Xn" when they do not, "" when no two steady phases count in opposite
-    directions."""
+    directions. The earlier side may be one phase or every earlier phase counting that way together (a cell
+    that counts down over the A's and the B's and back up over the C's); the closest match is told."""
     order = result["symbols"].index
-    pairs = [(a, b) for a in steady for b in steady
-             if order(a["phase"]) < order(b["phase"]) and (a["rate"] > 0) != (b["rate"] > 0)]
-    if not pairs:
+    total = lambda row: _phase_mult(result, row["phase"]) * abs(row["rate"])
+    options = []
+    for then in steady:
+        before = [a for a in steady if order(a["phase"]) < order(then["phase"]) and (a["rate"] > 0) != (then["rate"] > 0)]
+        options += [([a], then) for a in before] + ([(before, then)] if len(before) > 1 else [])
+    if not options:
         return ""
-    first, then = min(pairs, key=lambda ab: order(ab[1]["phase"]) - order(ab[0]["phase"]))
-    m1, m2 = _phase_mult(result, first["phase"]), _phase_mult(result, then["phase"])
-    one, two = m1 * abs(first["rate"]), m2 * abs(then["rate"])
-    way = ("raise", "lower") if first["rate"] > 0 else ("lower", "raise")
-    lead = (f": {times_n(m1)} {first['phase']}'s {way[0]} it by {num(one)}n and {times_n(m2)} {then['phase']}'s "
-            f"{way[1]} it by {num(two)}n")
+    gap_of = lambda option: abs(sum(map(total, option[0])) - total(option[1])) / max(sum(map(total, option[0])),
+                                                                                     total(option[1]))
+    firsts, then = min(options, key=lambda option: (gap_of(option) > BALANCE, order(option[1]["phase"]) -
+                                                      order(option[0][-1]["phase"]), gap_of(option)))
+    one, two = sum(map(total, firsts)), total(then)
+    way = ("raise", "lower") if firsts[0]["rate"] > 0 else ("lower", "raise")
+    said = [f"{times_n(_phase_mult(result, a['phase']))} {a['phase']}'s" for a in firsts]
+    lead = f": {said[0]} {way[0]} it by {num(total(firsts[0]))}n"
+    if len(firsts) > 1:
+        lead += "".join(f" and {words} by {num(total(a))}n" for words, a in zip(said[1:], firsts[1:]))
+        lead += f", together {num(one)}n,"
+    m2 = _phase_mult(result, then["phase"])
+    lead += f" and {times_n(m2)} {then['phase']}'s {way[1]} it by {num(two)}n"
     gap = f"{num(abs(one - two))}n, a gap that grows with n"
     if abs(one - two) <= BALANCE * max(one, two):
-        words = ("up", "back down") if first["rate"] > 0 else ("down", "back up")
-        return (lead + f", so it counts {words[0]} over the {times_n(m1)} {first['phase']}'s and {words[1]} over "
+        words = ("up", "back down") if firsts[0]["rate"] > 0 else ("down", "back up")
+        return (lead + f", so it counts {words[0]} over the {' and '.join(said)} and {words[1]} over "
                 f"the {times_n(m2)} {then['phase']}'s to within {gap}")
     return lead + f", which do not balance: they differ by {gap}"
 

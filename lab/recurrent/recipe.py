@@ -27,9 +27,12 @@ n <= length.
   steps) measures how far its rates are off.
 
 ``recipe_settings`` gives the run's settings, ``train_recipe`` trains and
-returns a ``RecipeResult``.
+returns a ``RecipeResult``; ``run_recipe`` is ``seq_train.py --recipe
+count``: it trains, writes the chosen network as the series' checkpoint and
+gives the run record's results.
 """
 import math
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,7 +40,9 @@ import torch
 import torch.nn.functional as F
 
 from lab.recurrent.languages import PREDICTED, collate
-from seq_models import Population
+from lab.recurrent.series import checkpoint_path
+from lab.recurrent.training import TARGET_LOSS, VERDICT_SEQUENCES, evaluate, learned, verdict_lines
+from seq_models import Population, save_checkpoint
 
 GATES = ("input", "forget", "cell", "output")  # nn.LSTM's order of the four gates in its stacked weights
 FORGET_BIAS = 3.0  # chosen by measurement over +1 (and input -1), docs/results.md
@@ -211,3 +216,23 @@ def train_recipe(settings, lang, log=print):
     log(f"chose candidate {chosen}: " + ", ".join(f"{c}: {ok} {least:.3f}" for c, (ok, least) in enumerate(scores)))
     return RecipeResult(network=model.candidate(chosen), chosen=chosen, scores=scores, losses=losses,
                         population=model)
+
+
+def run_recipe(settings, lang, log=print):
+    """``seq_train.py --recipe count``: train with the recipe, save the chosen network as
+    <out_path>/<series>_<epoch>.pth, print the verdict on fresh sequences; returns the run record's results."""
+    settings = recipe_settings(settings)
+    started = time.time()
+    result = train_recipe(settings, lang, log)
+    path = checkpoint_path(settings.out_path, lang.tag, settings.model, settings.hid, settings.epoch)
+    save_checkpoint(path, result.network, settings.model_config(lang), seen=settings.epoch * 1000, recipe="count",
+                    candidate=result.chosen, seed=settings.seed)
+    rng = np.random.default_rng([settings.seed, 1])  # fresh sequences, not the training's
+    verdict = evaluate(result.network, lang, [lang.get_sequence(rng) for _ in range(VERDICT_SEQUENCES)])
+    for line in verdict_lines(verdict, TARGET_LOSS[lang.tag]):
+        log(line)
+    log(f"trained on {settings.epoch * 1000} sequences in {time.time() - started:.1f} s; last checkpoint: {path}")
+    return dict(reports=[], target_loss=TARGET_LOSS[lang.tag], candidates=settings.candidates, chosen=result.chosen,
+                chosen_at=None, candidate_losses=None, verdict=verdict, learned=learned(verdict, TARGET_LOSS[lang.tag]),
+                sequences_seen=settings.epoch * 1000, last_checkpoint=path, resumed=False, recipe="count",
+                recipe_losses=result.losses, validation=[[ok, score] for ok, score in result.scores])

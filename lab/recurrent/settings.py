@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lab.common.errors import UserError
 from lab.common.options import SEED_MAX, Flag, Settings, check_settings, flag
 from lab.common.errors import CheckpointError
-from lab.recurrent.languages import LANGS, check_embed, lang_tag, make_language
+from lab.recurrent.languages import LANGS, MULTIPLIERS, check_embed, lang_tag, make_language
 from seq_models import CONFIG_NEEDS, HID, MODEL
 
 MODELS = MODEL.choices
@@ -114,9 +114,18 @@ class TrainSettings(SettingsBase):
                              "with its optimiser state and sequence generator, as if never stopped")
     threads: int = THREADS.field(help="torch CPU threads; 1 is fastest for these small networks (default: "
                                       "%(default)s)")
+    recipe: str | None = flag("--recipe", choices=("count",),
+                              help="train with a recipe instead of the course's training: 'count' aims at networks "
+                                   "that go on counting past --length (integrator gate biases for an LSTM, a loss "
+                                   "on the certain symbols only, clipped Adam with a decaying rate, and the "
+                                   "candidate whose phase ends drift least over the training range; it sets its "
+                                   "own --epoch, --batch, --lr and --candidates; see docs/results.md)")
 
     def __post_init__(self):
         self.check_flags()
+        if self.recipe and (self.resume or self.until is not None or self.lang not in MULTIPLIERS):
+            raise UserError("--recipe count trains a counting language (anbn, anb2n, anbncn, anb2nc3n) in one go: "
+                            "it takes no --resume or --until")
         defaults = defaults_for(self.lang, self.model, self.embed)
         check_embed(self.lang, self.embed)
         if self.init is not None and self.model == "lstm":
