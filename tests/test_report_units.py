@@ -233,3 +233,10 @@ def test_view_captions_name_the_units_on_each_axis():
         "Cell units: cell unit 1 (across) against cell unit 2 (up)"
     assert content._view_caption("p/anb2nc3n_lstm3_3d_top.jpg", "Hidden units") == \
         "Hidden units: hidden units 0, 1 and 2 in 3-D, seen from the top"
+
+
+def test_quick_trains_part1_for_one_epoch():
+    """report.py's quick note says Part 1 trained for 1 epoch."""
+    for step in plan({1}, quick=True):
+        assert step.argv[step.argv.index("--epochs") + 1] == "1", step.name
+    assert all("--epochs" not in step.argv for step in plan({1}))
