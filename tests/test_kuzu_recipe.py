@@ -191,6 +191,52 @@ def test_views_of_a_one_pixel_detector_average_to_the_hand_formula():
                                np.log([high] + [low] * 9), rtol=1e-6)
 
 
+def test_views_with_ema_test_the_average_and_compare_the_last_weights(data, w0, tmp_path):
+    """--tta 5 --ema 0.5 over two steps: the final test is the hand-averaged softmax of the average's five views
+    (not of the last weights), and the last weights are compared over one view."""
+    _, images, labels, test_images, test_labels = data
+    record, out, _ = run_lin(data, tmp_path, 2, "--tta", "5", "--ema", "0.5")
+    w1 = sgd_step(w0, smoothed_gradient(w0, images, labels, 0.0))
+    w2 = sgd_step(w1, smoothed_gradient(w1, images, labels, 0.0))
+    avg1 = tuple(2 / 11 * a + 9 / 11 * b for a, b in zip(w0, w1))
+    avg2 = tuple(0.25 * a + 0.75 * b for a, b in zip(avg1, w2))
+    views = [moved(test_images, down, right) for down, right in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]]
+
+    def five_view_loss(wb):
+        probability = np.mean([np.exp(log_probabilities(wb, view)) for view in views], axis=0)
+        return float(-np.log(probability[np.arange(TEST), test_labels]).mean()), \
+            int(np.sum(probability.argmax(1) == test_labels))
+
+    loss, right = five_view_loss(avg2)
+    assert abs(loss - five_view_loss(w2)[0]) > 1e-3  # the average and the last weights are told apart
+    final = record["results"]["final_test"]
+    assert final["views"] == 5 and final["averaged"] and final["correct"] == right
+    assert final["test_loss"] == pytest.approx(loss, rel=1e-5)
+    assert final["compared"] == pytest.approx({"averaged weights, 1 view": accuracy(avg2, test_images, test_labels),
+                                               "last weights, 1 view": accuracy(w2, test_images, test_labels)})
+
+
+def test_the_epochs_thread_count_is_the_one_most_steps_ran_at():
+    """kuzu_main.thread_use on a chooser whose steps were timed by hand: two threads took 100 times longer, so one
+    step ran at 2 and 299 at 1."""
+    import kuzu_main
+    from lab.common.threads import ThreadChooser
+
+    now = [0.0]
+    current = [None]
+
+    def set_threads(count):
+        current[0] = count
+
+    chooser = ThreadChooser([1, 2], clock=lambda: now[0], set_threads=set_threads)
+    for _ in range(300):
+        with chooser.step():
+            now[0] += 0.001 if current[0] == 1 else 0.100
+    row = kuzu_main.thread_use(chooser)
+    assert row["threads"] == 1 and row["thread_steps"] == {"1": 299, "2": 1}
+    assert [look["chosen"] for look in row["thread_looks"]] == [1]
+
+
 # --- cutout -------------------------------------------------------------------------------------------------------
 
 def test_erased_squares_by_hand():
