@@ -192,14 +192,16 @@ def test_views_of_a_one_pixel_detector_average_to_the_hand_formula():
 
 
 def test_views_with_ema_test_the_average_and_compare_the_last_weights(data, w0, tmp_path):
-    """--tta 5 --ema 0.5 over two steps: the final test is the hand-averaged softmax of the average's five views
+    """--tta 5 --ema 0.5 over four steps: the final test is the hand-averaged softmax of the average's five views
     (not of the last weights), and the last weights are compared over one view."""
     _, images, labels, test_images, test_labels = data
-    record, out, _ = run_lin(data, tmp_path, 2, "--tta", "5", "--ema", "0.5")
-    w1 = sgd_step(w0, smoothed_gradient(w0, images, labels, 0.0))
-    w2 = sgd_step(w1, smoothed_gradient(w1, images, labels, 0.0))
-    avg1 = tuple(2 / 11 * a + 9 / 11 * b for a, b in zip(w0, w1))
-    avg2 = tuple(0.25 * a + 0.75 * b for a, b in zip(avg1, w2))
+    record, out, _ = run_lin(data, tmp_path, 4, "--tta", "5", "--ema", "0.5")
+    w2 = avg2 = w0  # after the loop: the last weights and their average
+    for t in range(1, 5):
+        w2 = sgd_step(w2, smoothed_gradient(w2, images, labels, 0.0))
+        d = min(0.5, (1 + t) / (10 + t))
+        avg2 = tuple(d * a + (1 - d) * b for a, b in zip(avg2, w2))
+    assert accuracy(avg2, test_images, test_labels) != accuracy(w2, test_images, test_labels)  # told apart
     views = [moved(test_images, down, right) for down, right in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]]
 
     def five_view_loss(wb):
