@@ -297,3 +297,16 @@ def test_the_reports_notes_give_the_records_final_test_and_threads(data, tmp_pat
     assert "1 at 1 thread, 1 at 2 threads" in threads
     plain, _, _ = run_lin(data, tmp_path / "plain", 1, "--threads", "1")
     assert training_notes(plain["results"]) == []  # one view, the last weights, a fixed thread count: nothing to say
+
+
+def test_the_records_thread_count_is_the_one_most_epochs_ran_at(tmp_path, monkeypatch):
+    """Without --threads the record's machine.threads is the count most epochs ran at (2 of 3 epochs at 2);
+    with --threads, that count."""
+    import kuzu_main
+
+    epochs = [{"epoch": 1, "threads": 2}, {"epoch": 2, "threads": 1}, {"epoch": 3, "threads": 2}]
+    monkeypatch.setattr(kuzu_main, "run", lambda settings, device: ([], {"epochs": epochs}))
+    assert kuzu_main.main(["--net", "lin", "--device", "cpu", "--plot-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 2
+    assert kuzu_main.main(["--net", "lin", "--device", "cpu", "--threads", "1", "--plot-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 1
