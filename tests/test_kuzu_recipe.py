@@ -214,6 +214,8 @@ def test_views_with_ema_test_the_average_and_compare_the_last_weights(data, w0, 
     final = record["results"]["final_test"]
     assert final["views"] == 5 and final["averaged"] and final["correct"] == right
     assert final["test_loss"] == pytest.approx(loss, rel=1e-5)
+    one_view = float(-log_probabilities(avg2, test_images)[np.arange(TEST), test_labels].mean())
+    assert record["results"]["epochs"][-1]["test_loss"] == pytest.approx(one_view, rel=1e-5)  # each epoch: the average
     assert final["compared"] == pytest.approx({"averaged weights, 1 view": accuracy(avg2, test_images, test_labels),
                                                "last weights, 1 view": accuracy(w2, test_images, test_labels)})
 
@@ -310,3 +312,24 @@ def test_the_records_thread_count_is_the_one_most_epochs_ran_at(tmp_path, monkey
     assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 2
     assert kuzu_main.main(["--net", "lin", "--device", "cpu", "--threads", "1", "--plot-dir", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 1
+
+
+def test_resume_compares_every_setting_that_shapes_the_training():
+    """--resume goes on only under the settings the run began with: the net and its sizes, every step's recipe
+    (learning rate, momentum, schedule, weight decay, averaging, smoothing, cutout, shifts, batches) and the seed."""
+    from lab.characters.settings import Settings
+    from lab.common.options import same_on_resume
+
+    shaping = {"net", "hid", "conv1", "conv2", "fc", "dropout", "lr", "mom", "nesterov", "schedule", "wd", "ema",
+               "smoothing", "erase", "shift", "batch_size", "seed", "epochs"}
+    assert shaping <= set(same_on_resume(Settings))
+
+
+def test_the_settings_line_names_the_recipes_extras_only_when_used(data, tmp_path):
+    _, out, _ = run_lin(data, tmp_path / "plain", 1)
+    first = out.splitlines()[0]
+    assert first.startswith("net=lin ") and not any(f" {name}=" in first for name in ("wd", "ema", "smoothing",
+                                                                                      "tta", "erase"))
+    _, out, _ = run_lin(data, tmp_path / "extras", 1, "--ema", "0.5", "--tta", "5", "--erase", "4")
+    first = out.splitlines()[0]
+    assert " ema=0.5" in first and " tta=5" in first and " erase=4" in first and " wd=" not in first
