@@ -15,7 +15,7 @@ T, C = 1, 2  # ki read as su
 
 @pytest.fixture
 def drawn(monkeypatch, tmp_path):
-    """Draw one pair's row (ki -> su) of hand-built images and weights; returns (figure, images, weights)."""
+    """Draw one pair's row (ki -> su) of hand-built images and weights; gives (figure, images, weights)."""
     images = np.zeros((12, 28, 28))
     labels = np.repeat(np.arange(6), 2)  # two images each of o, ki, su, tsu, na, ha
     images[labels == T, 0:9, 0:9] = 1.0  # every ki: ink in the top left only
@@ -29,7 +29,8 @@ def drawn(monkeypatch, tmp_path):
     monkeypatch.setattr(pair_plots, "save_figure", lambda fig, path, **kw: caught.setdefault("fig", fig) and path)
     row = {"true": "ki", "chosen": "su", "misread_examples": [3, 2], "typical_true": [2], "typical_chosen": [5]}
     pair_plots.plot_pairs(images, labels, [row], "lin", str(tmp_path / "pairs.jpg"), weights)
-    return caught["fig"], images, weights
+    yield caught["fig"], images, weights
+    pair_plots.pyplot().close(caught["fig"])  # not saved, so not closed by save_figure
 
 
 def cells(fig):
