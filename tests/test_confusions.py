@@ -74,3 +74,50 @@ def test_a_pair_without_misread_images_and_an_empty_class():
     assert row["typical_chosen"] == [] and row["means_r"] == 0.0
     text = confusions.pair_sentences("NetLin", row)[0]
     assert "reads o as su 0 times" in text and "misread" not in text
+
+
+def test_the_regions_are_rows_and_columns_0_to_8_9_to_18_and_19_to_27():
+    w = blank()
+    w[9, 9] = 1.0  # the first pixel of the middle row and column band
+    assert confusions.heaviest_region(w) == ("middle centre", 1.0)
+    w = blank()
+    w[8, 18:20] = 1.0  # the last row of the top band; one pixel in the centre column band, one in the right
+    w[8, 19:22] += 1.0  # ... and three more in the right: 4 of the 5
+    assert confusions.heaviest_region(w) == ("top right", pytest.approx(4 / 5))
+
+
+def test_examples_are_the_first_misread_and_the_most_typical_of_those_read_right():
+    """Hand-picked examples: the first four misread ki's in index order; the ki's and su's read right, the most
+    like their class's mean first (Pearson r, computed here with numpy); a su misread as ki is no example."""
+    rng = np.random.default_rng(3)
+    pattern = rng.normal(size=(10, 28, 28))
+    labels = np.repeat(np.arange(10), 10)
+    noise = np.tile(np.linspace(2.0, 0.2, 10), 10)  # the later images of each class are the less noisy
+    images = pattern[labels] + noise[:, None, None] * rng.normal(size=(100, 28, 28))
+    predicted = labels.copy()
+    predicted[[10, 12, 13, 15, 16, 17]] = 2  # six ki's (class 1) read as su
+    predicted[29] = 1  # the clearest su read as ki
+    weights = np.zeros((10, 28, 28))
+    weights[1, 0:9, 0:9] = 1.0  # w_ki - w_su: positive top left, negative bottom right
+    weights[2, 19:28, 19:28] = 2.0
+    row = confusions.explain_pairs(images, labels, predicted, [("ki", "su", 6)], weights)[0]
+    assert row["misread_examples"] == [10, 12, 13, 15]
+    means = np.stack([images[labels == k].mean(0) for k in range(10)])
+
+    def most_typical(indices, k):
+        r = [np.corrcoef(images[i].ravel(), means[k].ravel())[0, 1] for i in indices]
+        return [indices[j] for j in np.argsort(r)[::-1][:2]]
+
+    assert row["typical_true"] == most_typical([11, 14, 18, 19], 1)
+    assert row["typical_chosen"] == most_typical(list(range(20, 29)), 2)
+    assert row["weight_for_true"] == ("top left", 1.0) and row["weight_for_chosen"] == ("bottom right", 1.0)
+
+
+def test_a_misread_image_a_little_more_like_the_chosen_mean_is_about_as_much_like_it():
+    row = {"true": "ma", "chosen": "su", "count": 1, "of": 10, "means_r": 0.5, "pairs_less_alike": 1, "pairs": 45,
+           "misread_r_true": 0.44, "misread_r_chosen": 0.45, "right_r_true": 0.44}
+    text = confusions.pair_sentences("NetFull", row)[0]
+    assert "as much like the mean ma (r 0.44) as the ma's it reads right" in text
+    assert "about as much like the mean su (r 0.45)" in text
+    text = confusions.pair_sentences("NetFull", {**row, "misread_r_chosen": 0.47})[0]
+    assert "more like the mean su (r 0.47)" in text

@@ -191,6 +191,56 @@ def test_views_of_a_one_pixel_detector_average_to_the_hand_formula():
                                np.log([high] + [low] * 9), rtol=1e-6)
 
 
+def test_views_with_ema_test_the_average_and_compare_the_last_weights(data, w0, tmp_path):
+    """--tta 5 --ema 0.5 over four steps: the final test is the hand-averaged softmax of the average's five views
+    (not of the last weights), and the last weights are compared over one view."""
+    _, images, labels, test_images, test_labels = data
+    record, out, _ = run_lin(data, tmp_path, 4, "--tta", "5", "--ema", "0.5")
+    w2 = avg2 = w0  # after the loop: the last weights and their average
+    for t in range(1, 5):
+        w2 = sgd_step(w2, smoothed_gradient(w2, images, labels, 0.0))
+        d = min(0.5, (1 + t) / (10 + t))
+        avg2 = tuple(d * a + (1 - d) * b for a, b in zip(avg2, w2))
+    assert accuracy(avg2, test_images, test_labels) != accuracy(w2, test_images, test_labels)  # told apart
+    views = [moved(test_images, down, right) for down, right in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]]
+
+    def five_view_loss(wb):
+        probability = np.mean([np.exp(log_probabilities(wb, view)) for view in views], axis=0)
+        return float(-np.log(probability[np.arange(TEST), test_labels]).mean()), \
+            int(np.sum(probability.argmax(1) == test_labels))
+
+    loss, right = five_view_loss(avg2)
+    assert abs(loss - five_view_loss(w2)[0]) > 1e-3  # the average and the last weights are told apart
+    final = record["results"]["final_test"]
+    assert final["views"] == 5 and final["averaged"] and final["correct"] == right
+    assert final["test_loss"] == pytest.approx(loss, rel=1e-5)
+    one_view = float(-log_probabilities(avg2, test_images)[np.arange(TEST), test_labels].mean())
+    assert record["results"]["epochs"][-1]["test_loss"] == pytest.approx(one_view, rel=1e-5)  # each epoch: the average
+    assert final["compared"] == pytest.approx({"averaged weights, 1 view": accuracy(avg2, test_images, test_labels),
+                                               "last weights, 1 view": accuracy(w2, test_images, test_labels)})
+
+
+def test_the_epochs_thread_count_is_the_one_most_steps_ran_at():
+    """kuzu_main.thread_use on a chooser whose steps were timed by hand: two threads took 100 times longer, so one
+    step ran at 2 and 299 at 1."""
+    import kuzu_main
+    from lab.common.threads import ThreadChooser
+
+    now = [0.0]
+    current = [None]
+
+    def set_threads(count):
+        current[0] = count
+
+    chooser = ThreadChooser([1, 2], clock=lambda: now[0], set_threads=set_threads)
+    for _ in range(300):
+        with chooser.step():
+            now[0] += 0.001 if current[0] == 1 else 0.100
+    row = kuzu_main.thread_use(chooser)
+    assert row["threads"] == 1 and row["thread_steps"] == {"1": 299, "2": 1}
+    assert [look["chosen"] for look in row["thread_looks"]] == [1]
+
+
 # --- cutout -------------------------------------------------------------------------------------------------------
 
 def test_erased_squares_by_hand():
@@ -249,3 +299,37 @@ def test_the_reports_notes_give_the_records_final_test_and_threads(data, tmp_pat
     assert "1 at 1 thread, 1 at 2 threads" in threads
     plain, _, _ = run_lin(data, tmp_path / "plain", 1, "--threads", "1")
     assert training_notes(plain["results"]) == []  # one view, the last weights, a fixed thread count: nothing to say
+
+
+def test_the_records_thread_count_is_the_one_most_epochs_ran_at(tmp_path, monkeypatch):
+    """Without --threads the record's machine.threads is the count most epochs ran at (2 of 3 epochs at 2);
+    with --threads, that count."""
+    import kuzu_main
+
+    epochs = [{"epoch": 1, "threads": 2}, {"epoch": 2, "threads": 1}, {"epoch": 3, "threads": 2}]
+    monkeypatch.setattr(kuzu_main, "run", lambda settings, device: ([], {"epochs": epochs}))
+    assert kuzu_main.main(["--net", "lin", "--device", "cpu", "--plot-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 2
+    assert kuzu_main.main(["--net", "lin", "--device", "cpu", "--threads", "1", "--plot-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "kuzu_lin.json").read_text())["machine"]["threads"] == 1
+
+
+def test_resume_compares_every_setting_that_shapes_the_training():
+    """--resume goes on only under the settings the run began with: the net and its sizes, every step's recipe
+    (learning rate, momentum, schedule, weight decay, averaging, smoothing, cutout, shifts, batches) and the seed."""
+    from lab.characters.settings import Settings
+    from lab.common.options import same_on_resume
+
+    shaping = {"net", "hid", "conv1", "conv2", "fc", "dropout", "lr", "mom", "nesterov", "schedule", "wd", "ema",
+               "smoothing", "erase", "shift", "batch_size", "seed", "epochs"}
+    assert shaping <= set(same_on_resume(Settings))
+
+
+def test_the_settings_line_names_the_recipes_extras_only_when_used(data, tmp_path):
+    _, out, _ = run_lin(data, tmp_path / "plain", 1)
+    first = out.splitlines()[0]
+    assert first.startswith("net=lin ") and not any(f" {name}=" in first for name in ("wd", "ema", "smoothing",
+                                                                                      "tta", "erase"))
+    _, out, _ = run_lin(data, tmp_path / "extras", 1, "--ema", "0.5", "--tta", "5", "--erase", "4")
+    first = out.splitlines()[0]
+    assert " ema=0.5" in first and " tta=5" in first and " erase=4" in first and " wd=" not in first

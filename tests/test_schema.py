@@ -136,3 +136,21 @@ def test_a_damaged_kuzu_resume_checkpoint_is_named(change, message):
     with pytest.raises(CheckpointError) as refusal:
         check_kuzu_resume("k.pth", ckpt)
     assert str(refusal.value).startswith(message)
+
+
+@pytest.mark.parametrize("value, spec, message", [
+    (0, number(above=0), "f.json: its content is 0, expected a finite number above 0"),  # 'above' leaves the bound out
+    (0.001, number(above=0), None),
+    (1, number(below=1), "f.json: its content is 1, expected a finite number below 1"),
+    (4, whole(1, 4), None),  # 'from 1 to 4' takes both ends
+    (1, whole(1, 4), None),
+    (0, whole(1, 4), "f.json: its content is 0, expected a whole number from 1 to 4"),
+    (None, text(), "f.json: its content is None, expected text"),  # None only where nullable
+    (None, whole(nullable=True), None),
+    ((1,), row(whole(), whole()), "f.json: its content has 1 items, expected 2"),  # too few as well as too many
+    ((1, 2, 3), row(whole(), whole()), "f.json: its content has 3 items, expected 2"),
+    ([], listing(low=1), "f.json: its content has 0 items, expected at least 1"),
+    ([1], listing(low=1), None),
+])
+def test_bounds_none_and_row_lengths_by_hand(value, spec, message):
+    assert problem(value, spec) == message

@@ -141,3 +141,58 @@ def test_taking_the_looks_each_epoch_does_not_restart_the_doubling():
         machine.steps(chooser, 1000)  # 10 s of steps, as an epoch
         taken += chooser.take_looks()
     assert len(taken) == 6 and chooser.interval == 80.0 and chooser.looks == []
+
+
+def test_faster_steps_at_the_kept_count_also_start_a_look():
+    """The load can drop as well as rise: steps at the kept count 1.3 times faster than the look measured mean
+    the machine changed, and the counts are compared again at once, not only at the next regular look (10 s)."""
+    machine = FakeMachine({1: 0.010, 2: 0.030})  # a busy neighbour: one thread is best
+    chooser = chooser_for(machine, window_s=1.0, drift=1.3, interval_s=10.0)
+    machine.steps(chooser, 100)
+    assert chooser.chosen == 1 and len(chooser.looks) == 1
+    machine.cost = {1: 0.005, 2: 0.002}  # the neighbour left: every count is faster, two threads most
+    ran = machine.steps(chooser, 400)  # 1 s at 5 ms a step shows the drift (2 s of steps, far from 10 s)
+    assert len(chooser.looks) == 2 and chooser.chosen == 2 and ran[-50:] == [2] * 50
+
+
+def test_a_drift_restarts_the_doubling_even_when_the_same_count_is_kept():
+    """Looks that keep the count double the interval (10, 20, 40 s); a drift starts a look and the interval again
+    from 10 s, so the look after it, keeping the same count, leaves 20 s."""
+    machine = FakeMachine({1: 0.010, 2: 0.020})
+    chooser = chooser_for(machine, window_s=1.0, drift=1.3, interval_s=10.0, max_interval_s=80.0)
+    machine.steps(chooser, 4000)  # looks at 0, 10 and 30 s of steps: the interval is now 40 s
+    assert len(chooser.looks) == 3 and chooser.interval == 40.0
+    machine.cost = {1: 0.020, 2: 0.040}  # everything twice as slow: one thread is still best
+    machine.steps(chooser, 200)
+    assert len(chooser.looks) == 4 and chooser.chosen == 1 and chooser.interval == 20.0
+
+
+def test_a_count_two_and_a_half_times_slower_is_left_after_two_steps_and_one_below_twice_is_not():
+    machine = FakeMachine({1: 0.001, 2: 0.0025})
+    chooser = chooser_for(machine, segment_s=0.01)
+    assert machine.steps(chooser, 400).count(2) == 2 and chooser.chosen == 1
+    machine = FakeMachine({1: 0.001, 2: 0.0019})
+    chooser = chooser_for(machine, segment_s=0.01)
+    assert machine.steps(chooser, 400).count(2) == 2 * 6 and chooser.chosen == 1  # both rounds of 6 steps (0.0114 s >= 0.01)
+
+
+def test_equally_fast_counts_keep_the_fewer_threads():
+    """A tie leaves the cores to other programs: the smaller count is kept."""
+    machine = FakeMachine({1: 1 / 64, 2: 1 / 64, 4: 1 / 64})  # times a float adds up exactly
+    chooser = chooser_for(machine, counts=(4, 2, 1))
+    machine.steps(chooser, 100)
+    assert chooser.looks[0]["chosen"] == 1 and chooser.chosen == 1
+
+
+def test_the_kept_count_is_checked_only_after_enough_steps():
+    """A check needs segment_steps steps as well as window_s seconds: one slow step alone starts no look."""
+    machine = FakeMachine({1: 0.010, 2: 0.030})
+    chooser = chooser_for(machine, window_s=1.0, drift=1.3, segment_steps=3, interval_s=100.0)
+    while not chooser.looks:  # the first look, to its last step
+        machine.steps(chooser, 1)
+    assert chooser.chosen == 1 and not chooser.segments
+    machine.cost = {1: 1.5, 2: 0.030}
+    machine.steps(chooser, 1)  # 1.5 s: past window_s, but one step
+    assert not chooser.segments and len(chooser.looks) == 1
+    machine.steps(chooser, 2)  # the third step: the check sees the drift and a look begins
+    assert chooser.segments
