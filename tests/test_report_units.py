@@ -1,13 +1,11 @@
 """The report's pieces without building a report: the output checks (lab/report/checks.py), the plan of steps
 (lab/report/steps.py) and the blocks made from hand-written records (lab/report/content.py)."""
-import os
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from lab.report import checks, content
-from lab.report.steps import Step, plan, skip_reason
+from lab.report.steps import plan, skip_reason
 
 
 def jpeg(path):
