@@ -65,6 +65,7 @@ The tests below cover the flags no other test shows at work.
 | seq_train | --seed | test_truth_part3.py::test_init_is_the_standard_deviation_of_the_initial_weights |
 | seq_train | --resume | test_truth_part3.py::test_a_resumed_runs_record_equals_the_uninterrupted_ones |
 | seq_train | --threads | test_flags.py::test_embedded_reber_through_train_plot_and_fsm |
+| seq_train | --recipe | test_recipe.py::test_seq_train_recipe_count_writes_the_chosen_network_and_its_record |
 | seq_plot | --lang | test_seq_plot.py::test_srn_plot_course_file_name |
 | seq_plot | --embed | test_flags.py::test_embedded_reber_through_train_plot_and_fsm |
 | seq_plot | --model | test_seq_plot.py::test_lstm_plots_pairs_3d_views_and_context |

@@ -239,7 +239,8 @@ def test_settings_get_the_documented_defaults_once(argv, expected):
     assert s == TrainSettings(**vars(seq_train.build_parser().parse_args(argv)))  # the flags' defaults are its own
     config = settings.as_config()  # the run record's settings and a resumed run's comparison: the flags' names
     assert list(config) == ["lang", "embed", "length", "model", "hid", "optim", "lr", "mom", "init", "epoch", "batch",
-                            "candidates", "select", "until", "out_path", "plot_path", "seed", "resume", "threads"]
+                            "candidates", "select", "until", "out_path", "plot_path", "seed", "resume", "threads",
+                            "recipe"]
     assert set(RESUME_SETTINGS) <= set(config)
 
 
