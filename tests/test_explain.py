@@ -295,7 +295,7 @@ def test_a_count_over_two_phases_is_balanced_against_the_later_one():
               "rates": [{"unit": "cell unit 1", "phase": p, "rate": r, "r2": 1.0, "verdict": "counts"} for p, r in rows]}
     (sentence,) = counter_sentences(result)
     assert ("n A's lower it by 0.95n and 2n B's by 1.96n, together 2.91n, and 3n C's raise it by 2.91n, so it counts "
-            "down over the n A's and 2n B's and back up over the 3n C's to within 0.00n") in sentence, sentence
+            "down over the n A's and 2n B's and back up over the 3n C's with no gap to two decimals.") in sentence, sentence
 
 
 def test_the_text_of_two_networks_differs_where_their_numbers_do():

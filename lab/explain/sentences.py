@@ -266,8 +266,9 @@ def balance_clause(result, steady):
     gap = f"{num(abs(one - two))}n, a gap that grows with n"
     if abs(one - two) <= BALANCE * max(one, two):
         words = ("up", "back down") if firsts[0]["rate"] > 0 else ("down", "back up")
+        close = "with no gap to two decimals" if num(abs(one - two)) == "0.00" else f"to within {gap}"
         return (lead + f", so it counts {words[0]} over the {' and '.join(said)} and {words[1]} over "
-                f"the {times_n(m2)} {then['phase']}'s to within {gap}")
+                f"the {times_n(m2)} {then['phase']}'s {close}")
     return lead + f", which do not balance: they differ by {gap}"
 
 
