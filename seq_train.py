@@ -70,7 +70,8 @@ def run(settings, lang):
     or the exit status when stopped by Ctrl-C (130) or SIGTERM (143)."""
     seed_everything(settings.seed)
     if settings.recipe:
-        print(describe(recipe_settings(settings), lang) + ", the counting recipe")
+        settings = recipe_settings(settings)
+        print(describe(settings, lang) + ", the counting recipe")
         try:
             return run_recipe(settings, lang)
         except KeyboardInterrupt as err:

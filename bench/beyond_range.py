@@ -5,7 +5,7 @@
 
 For each network kind and seed it trains (unless ``--out`` already holds it)
 the default network with seq_train.py and the recipe's network with
-lab/recurrent/recipe.py, both on n = 1..--length, one training at a time
+seq_train.py --recipe count, both on n = 1..--length, one training at a time
 with one torch thread. Each network is then tested as bench/seq_bench.py's
 ``beyond_range`` does: sequences of 5 strings of one n, for n = 1 up to
 --factor x --length, scoring the symbols that are certain given n (from each
@@ -15,13 +15,11 @@ kind (rows n; columns default and recipe: seeds right up to n, and the mean
 share of right symbols at n) and the training time per network.
 """
 import argparse
-import glob
 import json
 import os
 import re
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -30,11 +28,9 @@ sys.path[:0] = [ROOT, HERE]
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lab.recurrent.recipe import recipe_settings, train_recipe  # noqa: E402
-from lab.recurrent.series import language_for  # noqa: E402
-from lab.recurrent.settings import TrainSettings  # noqa: E402
+from lab.recurrent.series import language_for, list_checkpoints  # noqa: E402
 from seq_bench import beyond_range  # noqa: E402
-from seq_models import load_checkpoint, save_checkpoint  # noqa: E402
+from seq_models import load_checkpoint  # noqa: E402
 
 NETWORKS = {"lstm": dict(lang="anb2nc3n", model="lstm", hid=3), "srn": dict(lang="anb2n", model="srn", hid=2)}
 TIME_FILE = "train_time.json"  # beside each network: its training time in seconds
@@ -42,32 +38,19 @@ TIME_FILE = "train_time.json"  # beside each network: its training time in secon
 
 def newest(folder):
     """The checkpoint of ``folder`` with the most sequences seen, or None."""
-    files = glob.glob(os.path.join(folder, "*.pth"))
-    return max(files, key=lambda f: int(f.rsplit("_", 1)[1][:-4])) if files else None
+    files = list_checkpoints(folder)
+    return files[-1] if files else None
 
 
-def train_default(net, seed, length, folder):
-    """Train the default network with seq_train.py; returns its training time (seq_train.py's own count)."""
+def train(net, seed, length, folder, *recipe):
+    """Train a network with seq_train.py (the default, or with ``recipe``, e.g. "--recipe", "count"); returns its
+    training time (seq_train.py's own count)."""
     cmd = [sys.executable, os.path.join(ROOT, "seq_train.py"), "--lang", net["lang"], "--model", net["model"],
            "--hid", str(net["hid"]), "--length", str(length), "--seed", str(seed), "--threads", "1",
-           "--out_path", folder, "--plot_path", folder]
+           "--out_path", folder, "--plot_path", folder, *recipe]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=ROOT)
     return float(re.search(r"sequences in ([0-9.]+) s", proc.stdout).group(1))
-
-
-def train_counting(net, seed, length, folder):
-    """Train the recipe's network in this process and save it in ``folder``; returns its training time."""
-    settings = recipe_settings(TrainSettings(**net, length=length, seed=seed, out_path=folder))
-    lang = settings.language()
-    start = time.time()
-    result = train_recipe(settings, lang, log=lambda line: None)
-    wall = time.time() - start
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{lang.tag}_{net['model']}{net['hid']}_{settings.epoch}.pth")
-    save_checkpoint(path, result.network, settings.model_config(lang), seen=settings.epoch * 1000,
-                    recipe="count", candidate=result.chosen, seed=seed)
-    return wall
 
 
 def network(kind, which, seed, args):
@@ -76,8 +59,8 @@ def network(kind, which, seed, args):
     folder = os.path.join(args.out, f"{kind}-{which}-{seed}")
     timing = os.path.join(folder, TIME_FILE)
     if newest(folder) is None or not os.path.exists(timing):
-        trainer = train_default if which == "default" else train_counting
-        seconds = trainer(NETWORKS[kind], seed, args.length, folder)
+        seconds = train(NETWORKS[kind], seed, args.length, folder, *(["--recipe", "count"] if which == "recipe"
+                                                                      else []))
         with open(timing, "w") as f:
             json.dump({"seconds": seconds}, f)
     path = newest(folder)

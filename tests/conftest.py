@@ -253,3 +253,19 @@ def quick_report_build(tmp_path_factory):
     status, out, err = json.loads(done_file.read_text())
     assert status == 0, out[-3000:] + err[-3000:]
     return base / "report", subprocess.CompletedProcess([], status, out, err), base / "data"
+
+
+def processes_in(folder, running=""):
+    """The ids of the live processes whose working folder is below ``folder`` (or is it), and whose command line
+    holds ``running``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                line = handle.read().decode(errors="replace")
+            where = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if (where == str(folder) or where.startswith(str(folder) + os.sep)) and running in line:
+            found.append(int(pid))
+    return found

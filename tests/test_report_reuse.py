@@ -19,7 +19,7 @@ import time
 import pytest
 
 import report
-from conftest import default_signals
+from conftest import default_signals, processes_in
 from damage import edit_json, part2_report
 from lab.common.errors import run_main
 from lab.report import content, viewer
@@ -255,17 +255,7 @@ def start_part2(out, cwd):
 
 def steps_running(folder):
     """The process ids of the report's steps (check_main.py) running in a folder below ``folder``."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                line = handle.read().decode(errors="replace")
-            where = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            continue
-        if where.startswith(str(folder) + os.sep) and "check_main.py" in line:
-            found.append(int(pid))
-    return found
+    return processes_in(folder, "check_main.py")
 
 
 def test_a_second_report_into_the_folder_is_refused_and_sigterm_stops_the_first(tmp_path, ran, capsys):

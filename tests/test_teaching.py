@@ -19,7 +19,7 @@ from lab.common.errors import UserError
 from lab.teaching import checks, child, edition, grader, markers
 from lab.teaching.questions import QUESTIONS, code_questions
 
-from conftest import make_kmnist
+from conftest import make_kmnist, processes_in
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The course's questions and marks as the hand-out gives them (an independent copy, not read from the code).
@@ -282,19 +282,6 @@ def broken(tmp_path):
     for name in markers.COURSE_FILES:
         (tmp_path / name).write_text(read(name), encoding="utf-8")
     return tmp_path
-
-
-def processes_in(folder):
-    """The ids of the live processes whose working folder is ``folder`` or below it."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            where = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            continue
-        if where == str(folder) or where.startswith(str(folder) + os.sep):
-            found.append(int(pid))
-    return found
 
 
 def test_a_hang_a_syntax_error_and_a_crash_cost_only_their_question(broken):

@@ -219,9 +219,9 @@ def train_recipe(settings, lang, log=print):
 
 
 def run_recipe(settings, lang, log=print):
-    """``seq_train.py --recipe count``: train with the recipe, save the chosen network as
-    <out_path>/<series>_<epoch>.pth, print the verdict on fresh sequences; returns the run record's results."""
-    settings = recipe_settings(settings)
+    """``seq_train.py --recipe count``: train ``settings`` (already through recipe_settings) with the recipe, save
+    the chosen network as <out_path>/<series>_<epoch>.pth, print the verdict on fresh sequences; returns the run
+    record's results."""
     started = time.time()
     result = train_recipe(settings, lang, log)
     path = checkpoint_path(settings.out_path, lang.tag, settings.model, settings.hid, settings.epoch)
