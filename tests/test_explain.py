@@ -298,6 +298,26 @@ def test_a_count_over_two_phases_is_balanced_against_the_later_one():
             "down over the n A's and 2n B's and back up over the 3n C's with no gap to two decimals.") in sentence, sentence
 
 
+def test_a_balance_is_judged_against_the_larger_count():
+    """2n x 0.50 = 1.00n up, 3n x 0.28667 = 0.86n down: 0.14n apart, within 15% of the larger (0.15) though not of
+    the smaller (0.129), so balanced (by hand)."""
+    result = {"units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+              "rates": [{"unit": "cell unit 0", "phase": "B", "rate": 0.5, "r2": 1.0, "verdict": "counts up"},
+                        {"unit": "cell unit 0", "phase": "C", "rate": -0.86 / 3, "r2": 1.0, "verdict": "counts down"}]}
+    (sentence,) = counter_sentences(result)
+    assert "back down over the 3n C's to within 0.14n" in sentence, sentence
+
+
+def test_two_phases_together_are_told_with_their_sum():
+    """-0.95 per A and -0.90 per B, +0.90 per C: 0.95n + 1.80n = 2.75n down against 2.70n up (by hand)."""
+    rows = [("A", -0.95), ("B", -0.90), ("C", 0.90)]
+    result = {"units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+              "rates": [{"unit": "cell unit 1", "phase": p, "rate": r, "r2": 1.0, "verdict": "counts"} for p, r in rows]}
+    (sentence,) = counter_sentences(result)
+    assert ("n A's lower it by 0.95n and 2n B's by 1.80n, together 2.75n, and 3n C's raise it by 2.70n, so it counts "
+            "down over the n A's and 2n B's and back up over the 3n C's to within 0.05n") in sentence, sentence
+
+
 def test_the_text_of_two_networks_differs_where_their_numbers_do():
     language = make_language("anb2n")
     one, two = explain(srn(11), language), explain(srn(12), language)

@@ -11,6 +11,7 @@ import seq_models
 from anb2n import AnbnLanguage
 from conftest import run_script
 from lab.recurrent import recipe
+from lab.recurrent.languages import collate
 from lab.recurrent.settings import TrainSettings
 from seq_models import Population
 
@@ -119,6 +120,16 @@ def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_pat
     record = json.loads((tmp_path / "anb2nc3n_lstm3.json").read_text())
     assert record["settings"]["recipe"] == "count" and record["results"]["chosen"] == ckpt["candidate"]
     assert len(record["results"]["recipe_losses"]) == 1 and record["results"]["last_checkpoint"].endswith("_1.pth")
+    assert record["results"]["sequences_seen"] == 1000
+    # the network saved is the chosen candidate: its own drift over the in-range sweep is the score it was chosen by
+    lang = TrainSettings(lang="anb2nc3n", model="lstm").language()
+    x = collate(recipe.validation_samples(lang), lang.num_symbols)[0]
+    with torch.no_grad():
+        hidden = model(x)[0]
+    scores = record["results"]["validation"]
+    assert len({round(score, 6) for _, score in scores}) == len(scores)  # the candidates' drifts tell them apart
+    own = recipe.drift(hidden[-1], recipe.phase_ends(lang, recipe.sweep(lang)))
+    assert own == pytest.approx(-scores[ckpt["candidate"]][1], rel=1e-5)
 
 
 @pytest.mark.parametrize("more", [["--resume"], ["--until", "0.1"], ["--lang", "reber"]])
