@@ -4,7 +4,7 @@
     python3 seq_explain.py --lang anb2nc3n --model lstm        # the LSTM of ... --model lstm --hid 3
 
 Loads the checkpoint the same way seq_plot.py does, reads one string of
-each n = 1 .. twice the training n, and measures: the fixed and slow points
+each n = 1 .. twice the training n (--beyond times), and measures: the fixed and slow points
 of each symbol's map with their eigenvalues, the output's decision
 boundaries, each unit's change per symbol in each phase (a straight-line
 fit), the unit and threshold that decide every deterministic prediction,
@@ -93,11 +93,12 @@ def main(argv=None):
     model, ckpt, path = resolve_checkpoint(settings)
     config = ckpt["config"]
     lang = language_for(config, settings.length, path)
+    settings.check_top(lang.length, "the checkpoint's training n")
     print(f"loaded {path} ({config['model']}, {config['num_hid']} hidden units, "
           f"{ckpt.get('seen', '?')} sequences seen)")
     record = Record("seq_explain.py", argv, settings.as_config())
     with torch_threads(1):
-        result = explain(model, lang, seed=settings.seed)
+        result = explain(model, lang, seed=settings.seed, beyond=settings.beyond)
     print(tables(result))
     sentences = explanation(result)
     print("\nexplanation:")

@@ -18,7 +18,7 @@ from conftest import run_script
 from lab.explain import counters, fixed_points
 from lab.explain.analysis import explain
 from lab.explain.maps import StateMaps
-from lab.explain.sentences import counter_sentences, explanation
+from lab.explain.sentences import beyond_sentences, counter_sentences, drift_sentences, explanation
 from lab.recurrent.languages import make_language
 from seq_models import LSTM_model, SRN_model, save_checkpoint
 
@@ -274,12 +274,13 @@ def test_a_counting_cell_is_stated_with_its_own_rates(trained_lstm):
 
 
 @pytest.mark.parametrize("fall, ends", [(-0.67, "so it counts up over the 2n B's and back down over the 3n C's to "
-                                                "within 0.09n, a gap that grows with n."),
-                                         (-0.50, "which do not balance: they differ by 0.42n, a gap that grows with n.")])
+                                                "within 0.09n by the rates fitted over n = 1..4."),
+                                         (-0.50, "which do not balance: they differ by 0.42n by the rates fitted "
+                                                 "over n = 1..4.")])
 def test_a_counter_states_its_imbalance_per_n(fall, ends):
     """+0.96 per B and -0.67 per C on a^n b^2n c^3n: 2n B's raise it 1.92n, 3n C's lower it 2.01n (by hand: 0.09n
     apart, within 15%); with -0.50 per C, 1.50n: 0.42n apart, beyond 15%."""
-    result = {"units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+    result = {"length": 4, "units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
               "rates": [{"unit": "cell unit 0", "phase": "B", "rate": 0.96, "r2": 1.0, "verdict": "counts up"},
                         {"unit": "cell unit 0", "phase": "C", "rate": fall, "r2": 1.0, "verdict": "counts down"}]}
     (sentence,) = counter_sentences(result)
@@ -291,7 +292,7 @@ def test_a_count_over_two_phases_is_balanced_against_the_later_one():
     """-0.95 per A and -0.98 per B, +0.97 per C: n + 2n = 0.95n + 1.96n = 2.91n down against 3n x 0.97 = 2.91n up
     (by hand), where neither phase alone balances the C's (0.95n or 1.96n against 2.91n)."""
     rows = [("A", -0.95), ("B", -0.98), ("C", 0.97)]
-    result = {"units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+    result = {"length": 4, "units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
               "rates": [{"unit": "cell unit 1", "phase": p, "rate": r, "r2": 1.0, "verdict": "counts"} for p, r in rows]}
     (sentence,) = counter_sentences(result)
     assert ("n A's lower it by 0.95n and 2n B's by 1.96n, together 2.91n, and 3n C's raise it by 2.91n, so it counts "
@@ -301,7 +302,7 @@ def test_a_count_over_two_phases_is_balanced_against_the_later_one():
 def test_a_balance_is_judged_against_the_larger_count():
     """2n x 0.50 = 1.00n up, 3n x 0.28667 = 0.86n down: 0.14n apart, within 15% of the larger (0.15) though not of
     the smaller (0.129), so balanced (by hand)."""
-    result = {"units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+    result = {"length": 4, "units": ["cell unit 0"], "symbols": ["A", "B", "C"], "mult": [2, 3],
               "rates": [{"unit": "cell unit 0", "phase": "B", "rate": 0.5, "r2": 1.0, "verdict": "counts up"},
                         {"unit": "cell unit 0", "phase": "C", "rate": -0.86 / 3, "r2": 1.0, "verdict": "counts down"}]}
     (sentence,) = counter_sentences(result)
@@ -311,7 +312,7 @@ def test_a_balance_is_judged_against_the_larger_count():
 def test_two_phases_together_are_told_with_their_sum():
     """-0.95 per A and -0.90 per B, +0.90 per C: 0.95n + 1.80n = 2.75n down against 2.70n up (by hand)."""
     rows = [("A", -0.95), ("B", -0.90), ("C", 0.90)]
-    result = {"units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
+    result = {"length": 4, "units": ["cell unit 1"], "symbols": ["A", "B", "C"], "mult": [2, 3],
               "rates": [{"unit": "cell unit 1", "phase": p, "rate": r, "r2": 1.0, "verdict": "counts"} for p, r in rows]}
     (sentence,) = counter_sentences(result)
     assert ("n A's lower it by 0.95n and 2n B's by 1.80n, together 2.75n, and 3n C's raise it by 2.70n, so it counts "
@@ -356,7 +357,8 @@ def test_seq_explain_refuses_a_language_it_cannot_explain(tmp_path):
 
 
 def test_seq_explain_flags_pick_what_their_help_says(tmp_path):
-    """--epoch, --checkpoint, --hid, --model, --length, --seed and --embed, through the command and its record."""
+    """--epoch, --checkpoint, --hid, --model, --length, --beyond, --seed and --embed, through the command and its
+    record."""
     config = {"model": "srn", "num_input": 2, "num_hid": 2, "num_out": 2, "lang": "anb2n", "embed": False,
               "length": 4}
     save_checkpoint(str(tmp_path / "anb2n_srn2_10.pth"), srn(1), config, seen=10000)
@@ -382,9 +384,64 @@ def test_seq_explain_flags_pick_what_their_help_says(tmp_path):
     done, short = run("--lang", "anb2n", "--length", "3", "--seed", "5")
     assert short["results"]["analysis"]["length"] == 3 and short["settings"]["seed"] == 5
     assert [t["n"] for t in short["results"]["analysis"]["trajectories"]] == list(range(1, 7))
+    done, far = run("--lang", "anb2n", "--length", "3", "--beyond", "5")  # one string of each n up to 5 x 3
+    assert [t["n"] for t in far["results"]["analysis"]["trajectories"]] == list(range(1, 16))
+    assert [row["n"] for row in far["results"]["analysis"]["runs"][0]["runs"]] == list(range(1, 16))
+    assert [d["ns"] for d in far["results"]["analysis"]["drifts"]] == [list(range(1, 16))]
+    done, _ = run("--lang", "anb2n", "--length", "20", "--beyond", "5")  # 100 strings: past the record's 80
+    assert done.returncode == 1 and "--length must be at most 16 for seq_explain.py, got 20" in done.stderr
+    done, _ = run("--lang", "anb2n", "--beyond", "1")
+    assert done.returncode == 2 and "argument --beyond: must be at least 2, got 1" in done.stderr
     done, lstm_record = run("--lang", "anb2nc3n", "--model", "lstm")
     assert lstm_record["results"]["analysis"]["model"] == "lstm" and "gates" in lstm_record["results"]["analysis"]
     done, _ = run("--lang", "anb2n", "--hid", "3")
     assert done.returncode == 1 and "anb2n_srn2_20.pth" in done.stderr and "Traceback" not in done.stderr
     done, _ = run("--lang", "anb2n", "--embed")
     assert done.returncode != 0 and "--embed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_phase_end_drift_is_the_slope_of_the_end_values_over_n():
+    """End values of the deciding unit at the last B: 0.0, 0.1, 0.2, 0.6 for n = 1..4 (slope by hand: cov 0.95 / var 5
+    = 0.19) and 0.3 n past it (slope 0.3); the unit switches below its threshold, so rising values move away from
+    that side."""
+    class Run:  # what end_drift reads of a StringRun: n, each input's phase, the states
+        def __init__(self, n):
+            self.n = n
+            self.phase = np.array([0] * n + [1] * (2 * n))
+            self.states = np.zeros((3 * n, 2))
+            self.states[-1, 1] = [0.0, 0.1, 0.2, 0.6][n - 1] if n <= 4 else 0.3 * n
+            self.states[-2, 1] = 99.0  # not the phase's last symbol: never read
+    decision = {"phase": "B", "unit": "hidden unit 1", "index": 1, "threshold": 0.2, "direction": "below"}
+    drift = counters.end_drift([Run(n) for n in (7, 1, 2, 3, 4, 5, 6, 8)], decision, 1, 4)
+    assert drift["ns"] == list(range(1, 9)) and drift["values"][:2] == pytest.approx([0.0, 0.1])
+    assert drift["in_range"] == pytest.approx(0.19) and drift["beyond"] == pytest.approx(0.3)
+    assert drift["towards_in_range"] is False and drift["towards_beyond"] is False
+    alone = counters.end_drift([Run(n) for n in (1, 2, 3, 4, 5)], {**decision, "direction": "above"}, 1, 4)
+    assert alone["beyond"] is None and alone["towards_in_range"] is True  # one n past the range: no slope
+
+
+@pytest.mark.parametrize("in_range, beyond, towards, ends", [
+    (0.004, 0.081, True, "by 0.00 per n over n = 1..4 (steady: under 0.05 per n) and by +0.08 per n over n = 5..16, "
+                         "towards its threshold -0.32."),
+    (-0.06, -0.002, False, "by -0.06 per n over n = 1..4 (drifting, away from its threshold -0.32) and by 0.00 per "
+                           "n over n = 5..16.")])
+def test_a_phase_end_drift_is_told_with_its_sign_and_direction(in_range, beyond, towards, ends):
+    result = {"length": 4, "drifts": [{"phase": "B", "unit": "cell unit 0", "threshold": -0.32, "direction": "above",
+                                       "ns": list(range(1, 17)), "in_range": in_range, "beyond": beyond,
+                                       "towards_in_range": towards, "towards_beyond": towards}]}
+    (sentence,) = drift_sentences(result)
+    assert sentence == ("At the last B, where the network decides what follows, cell unit 0 ends at values that move "
+                        + ends)
+
+
+def test_wholly_right_strings_past_the_range_are_told_together_and_a_wrong_one_alone():
+    """n = 5 right, 6 wrong, 7 and 8 right, trained on n <= 4: "n = 5", the error of n = 6, then "n = 7..8"."""
+    error = {"past": True, "kind": "too early", "unit": "cell unit 0", "value": 0.4, "threshold": 0.3,
+             "unit_agrees": True, "saturated": False}
+    rows = [{"n": n, "right": 1.0, "wrong": [], "error": None} for n in (1, 2, 3, 4, 5)]
+    rows += [{"n": 6, "right": 0.9, "wrong": [["B", 11, "C", "B"]], "error": error}]
+    rows += [{"n": n, "right": 1.0, "wrong": [], "error": None} for n in (7, 8)]
+    said = beyond_sentences({"length": 4, "beyond": rows, "common_stop": None})
+    assert said[0] == "n = 5: every deterministic symbol right." and said[2] == "n = 7..8: every deterministic symbol right."
+    assert said[1].startswith("n = 6: 90% of the deterministic symbols right; wrong after B 11 (C for B). The first")
+    assert len(said) == 3

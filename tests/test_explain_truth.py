@@ -134,17 +134,26 @@ def test_every_wrong_position_and_the_deciding_units_side(explained):
                      r"(-?\d+\.\d+)", s)
         if m:
             rules[m.group(2)] = (m.group(3), m.group(4), float(m.group(5)))
-    beyond = [s for s in sentences if re.match(r"n = \d+: ", s)]
+    beyond = [s for s in sentences if re.match(r"n = \d+(\.\.\d+)?: ", s)]
     assert beyond, "the explanation speaks of n past the training range"
+    told = []
     for sentence in beyond:
-        n = int(re.match(r"n = (\d+)", sentence).group(1))
+        first, last = re.match(r"n = (\d+)(?:\.\.(\d+))?", sentence).groups()
+        ns = list(range(int(first), int(last or first) + 1))
+        told += ns
+        if "every deterministic symbol right" in sentence:  # n = 5..7: every one of them wholly right
+            assert (last is None) == (len(ns) == 1) and len(ns) >= 1
+            for n in ns:
+                inputs = prefix(lang, n, len(lang.symbols)) + [0]
+                predictions = step_states(model, inputs[:-1])[1]
+                assert all(inputs[t] == 0 or predictions[t] == inputs[t + 1] for t in range(len(inputs) - 1))
+            continue
+        assert last is None
+        n = ns[0]
         inputs = prefix(lang, n, len(lang.symbols)) + [0]
         states, predictions = step_states(model, inputs[:-1])
         targets = inputs[1:]
         wrong = [t for t in range(len(targets)) if inputs[t] != 0 and predictions[t] != targets[t]]
-        if "every deterministic symbol right" in sentence:
-            assert wrong == []
-            continue
         listed = []
         for p, a, b, got, want in re.findall(r"after (\w) (\d+)(?:\.\.(\d+))? \((\w) for (\w)\)", sentence):
             listed += [(p, k, got, want) for k in range(int(a), int(b or a) + 1)]
@@ -170,6 +179,7 @@ def test_every_wrong_position_and_the_deciding_units_side(explained):
         follows = (inputs[wrong[0]] + 1) % len(lang.symbols)
         assert (kind == "too early") == (predictions[wrong[0]] == follows and targets[wrong[0]] == inputs[wrong[0]])
         assert (kind == "too late") == (predictions[wrong[0]] == inputs[wrong[0]] and targets[wrong[0]] == follows)
+    assert told == list(range(lang.length + 1, 2 * lang.length + 1))  # every n past the range, each once, in order
 
 
 def test_a_fixed_points_one_step_shrinking_holds_near_it(explained):

@@ -106,6 +106,7 @@ The tests below cover the flags no other test shows at work.
 | seq_explain | --plot_path, --plot-dir | test_flags.py::test_seq_explain_seed_changes_where_the_search_starts |
 | seq_explain | --length | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
 | seq_explain | --seed | test_flags.py::test_seq_explain_seed_changes_where_the_search_starts |
+| seq_explain | --beyond | test_explain.py::test_seq_explain_flags_pick_what_their_help_says |
 | report | --out | test_report.py::test_a_folder_that_is_not_a_report_is_not_replaced |
 | report | --parts | test_report.py::test_part1_heading_tables_and_text_are_the_last_epochs |
 | report | --nets | test_report.py::test_part1_heading_tables_and_text_are_the_last_epochs |

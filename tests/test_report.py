@@ -183,7 +183,7 @@ def test_reuse_missing_kmnist_and_a_failed_part(quick_report, tmp_path):
     shutil.copytree(folder, copy)
     done = build(copy, "--quick", "--reuse", "--data", str(tmp_path / "nowhere"))
     assert done.returncode == 1
-    assert done.stdout.count("reused: ") == 12  # Parts 2 and 3; Part 1 had other data
+    assert done.stdout.count("reused: ") == 14  # Parts 2 and 3; Part 1 had other data
     assert "skipped: NetFull on KMNIST" in done.stdout and "not finished: kuzu_lin (failed)" in done.stderr
     p = page(copy)
     assert p.sections == ["part1", "part2", "part3"]
@@ -225,7 +225,7 @@ def test_real_kmnist_part1(quick_report, real_kmnist_root, tmp_path):
     shutil.copytree(folder, copy)
     done = build(copy, "--quick", "--reuse", "--data", real_kmnist_root, "--nets", "lin")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("reused: ") == 12 and done.stdout.count(" running: ") == 1
+    assert done.stdout.count("reused: ") == 14 and done.stdout.count(" running: ") == 1
     assert page(copy).tables[1][0][0] == "net" and len(table_after(page(copy).tables, "net")) == 2  # lin only
     lin = record(copy, "part1/kuzu_lin.json")["results"]
     assert lin["test_images"] == 10000 and lin["accuracy"] > 60.0

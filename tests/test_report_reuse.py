@@ -66,7 +66,7 @@ def reuse(out, capsys, *more):
 
 def test_an_undamaged_report_is_reused_whole_with_its_3d_views(copy, ran, capsys):
     status, out, _ = reuse(copy, capsys)
-    assert status == 0 and ran == [] and out.count("reused: ") == 9
+    assert status == 0 and ran == [] and out.count("reused: ") == 11
     page = (copy / "index.html").read_text(encoding="utf-8")
     assert page.count('class="viewer3d"') == 2  # the LSTM's hidden and cell units
 

@@ -1,7 +1,7 @@
 """The whole analysis of one trained network on a counting language, as one dictionary for the run record.
 
 ``explain(model, lang)`` reads one string of each n = 1 .. 2 x the training
-n, and measures: the fixed and slow points of each symbol's map (SRN: the
+n (``beyond`` x with that argument), and measures: the fixed and slow points of each symbol's map (SRN: the
 hidden state; LSTM: hidden and cell state together), the decision
 boundaries of the output, each unit's rate per phase, the unit that decides
 each deterministic prediction, the LSTM's gates per phase, and the first
@@ -11,7 +11,7 @@ turns the result into words.
 import numpy as np
 
 from lab.common.errors import UserError
-from lab.explain import beyond, boundaries, counters, fixed_points, path, runs as run_lengths
+from lab.explain import beyond as errors_beyond, boundaries, counters, fixed_points, path, runs as run_lengths
 from lab.explain.maps import StateMaps
 from lab.explain.trajectories import read_strings
 from lab.recurrent.states import LanguageStates
@@ -34,15 +34,17 @@ def _points(maps, runs, symbols, seed):
     return out
 
 
-def explain(model, lang, seed=0):
-    """Measure how ``model`` solves the counting language ``lang``; returns a dict of plain JSON values."""
+def explain(model, lang, seed=0, beyond=2):
+    """Measure how ``model`` solves the counting language ``lang`` on the strings n = 1 .. ``beyond`` x its training
+    n; returns a dict of plain JSON values."""
     if not getattr(lang, "counting", False):
         raise UserError(f"the analysis explains counting languages (anbn, anb2n, anbncn, anb2nc3n); "
                         f"{lang.tag} is not one")
     maps = StateMaps(model)
     symbols = list(lang.symbols)
     length = lang.length
-    runs = read_strings(maps, lang, range(1, 2 * length + 1))
+    top = beyond * length
+    runs = read_strings(maps, lang, range(1, top + 1))
     trained = [r for r in runs if r.n <= length]
     rates = counters.rates(maps, trained, symbols)
     decisions = counters.decisions(maps, trained, symbols)
@@ -52,10 +54,10 @@ def explain(model, lang, seed=0):
     partners = [u for u in counters.units(maps) if u[0].startswith("cell")] if cells_only else []
     phase_runs = [run_lengths.phase_runs(maps, lang, trained, phase,
                                          counters.switch_candidates(maps, trained, phase, cells_only),
-                                         range(1, 2 * length + 1), partners)
+                                         range(1, top + 1), partners)
                   for phase in range(1, len(symbols))]
     result = {
-        "model": maps.kind, "hid": maps.hid, "lang": lang.tag, "length": length, "symbols": symbols,
+        "model": maps.kind, "hid": maps.hid, "lang": lang.tag, "length": length, "top": top, "symbols": symbols,
         "mult": list(lang.mult),
         "units": [label for label, _ in counters.units(maps)],
         "maps": _points(maps, runs, symbols, seed),
@@ -64,12 +66,13 @@ def explain(model, lang, seed=0):
         "rates": rates,
         "decisions": decisions,
         "a_values": {label: counters.a_phase_values(longest, index) for label, index in counters.units(maps)},
-        "beyond": beyond.beyond(runs, symbols, decisions, rates),
+        "beyond": errors_beyond.beyond(runs, symbols, decisions, rates),
         "runs": phase_runs,
+        "drifts": [counters.end_drift(runs, d, symbols.index(d["phase"]), length) for d in decisions],
         "trajectories": [{"n": r.n, "inputs": r.inputs.tolist(), "states": r.states.tolist(),
                           "predicted": r.predicted.tolist(), "targets": r.targets.tolist()} for r in runs],
     }
-    stop = beyond.common_stop(result["beyond"], length)
+    stop = errors_beyond.common_stop(result["beyond"], length)
     result["common_stop"] = None if stop is None else {"phase": stop[0], "count": stop[1], "predicted": stop[2]}
     if maps.kind == "lstm":
         result["gates"] = counters.gate_means(maps, trained, symbols)

@@ -12,6 +12,13 @@ next string). For every unit, the threshold that best separates the
 positions where it must switch from those where it must continue is found;
 the unit that separates most (then by the widest gap) is the one whose
 value decides the prediction, and the threshold is the middle of the gap.
+
+Drift. Where a phase ends, the deciding unit's value is read against its
+threshold. A count whose rates balance ends the phase at the same value
+whatever n; one that does not drifts, and past the training range the
+drift carries the value across the threshold a step early or late. The
+drift is the slope of a straight line through the values at the phase's
+last symbol over n, fitted separately in the training range and past it.
 """
 import numpy as np
 
@@ -177,3 +184,30 @@ def gate_means(maps, runs, symbols):
                          "forget": float(mean[1, u]), "output": float(mean[2, u]),
                          "forget_steady": float(steady[1, u]), "forget_end": float(last[1, u])})
     return rows
+
+
+STEADY_DRIFT = 0.05  # an end value that moves less than this per n over the training range is steady
+
+
+def _slope(ns, values):
+    """The least-squares slope of ``values`` over ``ns``, or None with fewer than two points."""
+    return float(np.polyfit(ns, values, 1)[0]) if len(ns) >= 2 else None
+
+
+def end_drift(runs, decision, phase, length):
+    """How the deciding unit's value at the last symbol of phase ``phase`` (its symbol index) moves with n (see
+    Drift above): the values per n, the slope over n = 1..length (``in_range``) and past it (``beyond``, None
+    with fewer than two such n), and for each slope whether it moves the value towards the side of the
+    threshold where the network switches."""
+    ordered = sorted(runs, key=lambda run: run.n)
+    ns = [run.n for run in ordered]
+    values = [float(run.states[np.nonzero(run.phase == phase)[0][-1], decision["index"]]) for run in ordered]
+    inside = [k for k, n in enumerate(ns) if n <= length]
+    past = [k for k, n in enumerate(ns) if n > length]
+    slopes = {key: _slope([ns[k] for k in ks], [values[k] for k in ks]) for key, ks in (("in_range", inside),
+                                                                                      ("beyond", past))}
+    rising = decision["direction"] == "above"  # the network switches once the value rises above the threshold
+    towards = {key: None if slope is None else (slope > 0) == rising for key, slope in slopes.items()}
+    return {"phase": decision["phase"], "unit": decision["unit"], "threshold": decision["threshold"],
+            "direction": decision["direction"], "ns": ns, "values": values, **slopes,
+            "towards_in_range": towards["in_range"], "towards_beyond": towards["beyond"]}

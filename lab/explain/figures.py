@@ -7,8 +7,8 @@ the flow fields, and returns a new figure for save_figure.
   on a grid, the map's fixed points (filled: attracting, open: repelling,
   x: saddle) and slow points (grey diamonds), the decision line, and the
   longest training string's path.
-- ``space_figure`` (2 hidden units): the strings n = 1 .. 2 x the training n
-  as paths through the hidden space, the two sides of the decision line
+- ``space_figure`` (2 hidden units): the strings n = 1 .. the analysis's top
+  n (2 x the training n unless seq_explain.py's --beyond says otherwise) as paths through the hidden space, the two sides of the decision line
   shaded and named, and the first wrong prediction of each string beyond
   the range marked with a red x.
 - ``counter_figure`` (any network): each unit (cells first for an LSTM)
@@ -91,7 +91,7 @@ def space_figure(plt, result):
     _shade_sides(ax, result)
     _draw_line(ax, result)
     cmap = plt.get_cmap("viridis")
-    top = 2 * result["length"]
+    top = result["top"]
     for t in result["trajectories"]:
         path = np.array(t["states"])[:, :2]
         beyond = t["n"] > result["length"]
@@ -110,13 +110,13 @@ def space_figure(plt, result):
 
 
 def counter_figure(plt, result):
-    """Each unit along the strings n = 1 .. 2 x training n, one column per phase aligned at its first symbol:
+    """Each unit along the strings n = 1 .. top, one column per phase aligned at its first symbol:
     thresholds dotted in the phase they decide, every wrong prediction beyond the range a red x."""
     labels, symbols = result["units"], result["symbols"]
     fig, axes = plt.subplots(len(labels), len(symbols), figsize=(3.6 * len(symbols) + 1.6, 1.9 * len(labels) + 0.9),
                              sharex="col", sharey="row", squeeze=False)
     cmap = plt.get_cmap("viridis")
-    top = 2 * result["length"]
+    top = result["top"]
     for t in result["trajectories"]:
         states, inputs = np.array(t["states"]), np.array(t["inputs"])
         wrong = (inputs != 0) & (np.array(t["predicted"]) != np.array(t["targets"]))

@@ -8,8 +8,12 @@ percentage; every judgement comes from a named rule:
   steadily" or "stays nearly constant";
 - a counter "counts m_p n up and m_q n down" when the rise over a phase and
   the fall over a later one agree within BALANCE of the larger; either way
-  the sentence gives their difference per n, the imbalance that adds up
-  past the training range;
+  the sentence gives their difference per n by the fitted rates;
+- where a phase ends, its deciding unit's end value is "steady" over the
+  training range when it moves less than STEADY_DRIFT per n (a straight
+  line over n, lab.explain.counters), and its slope past the range is told
+  with its direction: towards the side of the threshold where the network
+  switches, or away from it;
 - a forget gate of at least KEEPS (as printed, to 2 decimals) keeps the
   cell's value, one under LEAKS lets it fade; the steady part of a phase and
   its last two steps (where a count collapses) are given apart;
@@ -26,7 +30,11 @@ percentage; every judgement comes from a named rule:
 - run lengths are the network's own (lab.explain.runs), and a counter
   "predicts" them only as far as the counts of equal and near runs say.
 """
+import itertools
+
 import numpy as np
+
+from lab.explain.counters import STEADY_DRIFT
 
 BALANCE = 0.15
 KEEPS = 0.9
@@ -198,6 +206,34 @@ def run_sentences(result):
     return out
 
 
+def signed(x, digits=2):
+    """x as ``num`` prints it, with its sign: +0.10, -0.03, 0.00."""
+    text = num(x, digits)
+    return text if text.startswith("-") or float(text) == 0 else "+" + text
+
+
+def drift_sentences(result):
+    """Where each phase ends: how the deciding unit's end value moves with n, in the training range (steady or
+    not, against STEADY_DRIFT) and past it, and whether that is towards its threshold."""
+    out = []
+    for d in result.get("drifts", []):
+        ns = d["ns"]
+        inside = [n for n in ns if n <= result["length"]]
+        text = (f"At the last {d['phase']}, where the network decides what follows, {d['unit']} ends at values that "
+                f"move by {signed(d['in_range'])} per n over n = 1..{inside[-1]}")
+        way = lambda slope, towards: ("" if float(num(slope)) == 0 else
+                                      f", {'towards' if towards else 'away from'} its threshold {num(d['threshold'])}")
+        if abs(d["in_range"]) < STEADY_DRIFT:
+            text += f" (steady: under {num(STEADY_DRIFT)} per n)"
+        else:
+            text += f" (drifting{way(d['in_range'], d['towards_in_range'])})"
+        if d["beyond"] is not None:
+            text += (f" and by {signed(d['beyond'])} per n over n = {inside[-1] + 1}..{ns[-1]}"
+                     + way(d["beyond"], d["towards_beyond"]))
+        out.append(text + ".")
+    return out
+
+
 def decision_sentences(result):
     """Which unit's value decides each deterministic prediction, and at what threshold."""
     out = []
@@ -263,7 +299,7 @@ def balance_clause(result, steady):
         lead += f", together {num(one)}n,"
     m2 = _phase_mult(result, then["phase"])
     lead += f" and {times_n(m2)} {then['phase']}'s {way[1]} it by {num(two)}n"
-    gap = f"{num(abs(one - two))}n, a gap that grows with n"
+    gap = f"{num(abs(one - two))}n by the rates fitted over n = 1..{result['length']}"
     if abs(one - two) <= BALANCE * max(one, two):
         words = ("up", "back down") if firsts[0]["rate"] > 0 else ("down", "back up")
         close = "with no gap to two decimals" if num(abs(one - two)) == "0.00" else f"to within {gap}"
@@ -325,26 +361,31 @@ def _wrong_text(wrong):
                      for p, a, b, got, want in groups)
 
 
+def _error_sentence(row):
+    """Where one string past the training range goes wrong, and what its deciding unit was doing at the first error."""
+    e = row["error"]
+    side = "past" if e["past"] else "short of"
+    text = (f"n = {row['n']}: {row['right']:.0%} of the deterministic symbols right; wrong "
+            f"{_wrong_text(row['wrong'])}. The first is {e['kind']}: {e['unit']} was {num(e['value'])}, {side} "
+            f"its threshold {num(e['threshold'])}")
+    if e["unit_agrees"]:
+        return text + ("; it had stopped moving." if e["saturated"] else ".")
+    return text + (f", on the side where it does not switch, so it does not account for this error: the output "
+                   f"itself put {e['predicted']} ahead by {num(e['margin'])} in its logits.")
+
+
 def beyond_sentences(result):
-    """Where the network goes wrong for each n past the training range, why, and the common stop if any."""
+    """Where the network goes wrong for each n past the training range (consecutive wholly right n's told
+    together), why, and the common stop if any."""
     out = []
-    for row in result["beyond"]:
-        if row["n"] <= result["length"]:
-            continue
-        e = row["error"]
-        if e is None:
-            out.append(f"n = {row['n']}: every deterministic symbol right.")
-            continue
-        side = "past" if e["past"] else "short of"
-        text = (f"n = {row['n']}: {row['right']:.0%} of the deterministic symbols right; wrong "
-                f"{_wrong_text(row['wrong'])}. The first is {e['kind']}: {e['unit']} was {num(e['value'])}, {side} "
-                f"its threshold {num(e['threshold'])}")
-        if e["unit_agrees"]:
-            text += "; it had stopped moving." if e["saturated"] else "."
+    past = [row for row in result["beyond"] if row["n"] > result["length"]]
+    for right, group in itertools.groupby(past, key=lambda row: row["error"] is None):
+        group = list(group)
+        if right:
+            ns = str(group[0]["n"]) + (f"..{group[-1]['n']}" if len(group) > 1 else "")
+            out.append(f"n = {ns}: every deterministic symbol right.")
         else:
-            text += (f", on the side where it does not switch, so it does not account for this error: the output "
-                     f"itself put {e['predicted']} ahead by {num(e['margin'])} in its logits.")
-        out.append(text)
+            out += [_error_sentence(row) for row in group]
     stop = result["common_stop"]
     if stop is not None:
         ns = [r["n"] for r in result["beyond"] if r["n"] > result["length"]]
@@ -360,9 +401,9 @@ def beyond_sentences(result):
 def explanation(result):
     """All the sentences for one network, in reading order: a list of strings."""
     if result["model"] == "srn":
-        parts = (fixed_point_sentences, path_sentences, decision_sentences, run_sentences, boundary_sentences,
-                 beyond_sentences)
-    else:
-        parts = (counter_sentences, gate_sentences, decision_sentences, run_sentences, fixed_point_sentences,
+        parts = (fixed_point_sentences, path_sentences, decision_sentences, run_sentences, drift_sentences,
                  boundary_sentences, beyond_sentences)
+    else:
+        parts = (counter_sentences, gate_sentences, decision_sentences, run_sentences, drift_sentences,
+                 fixed_point_sentences, boundary_sentences, beyond_sentences)
     return [s for part in parts for s in part(result)]

@@ -44,9 +44,11 @@ class SettingsBase(Settings):
         return lang_tag(self.lang, self.embed)
 
 
-# seq_explain.py reads one string of every n up to twice --length and its record keeps every state of them, so the
-# record grows with the square of --length (a^n b^2n c^3n, 3 LSTM units: 1.2 MB at 20, 4.6 MB at 40; past 50 MB at 300).
-EXPLAIN_MAX_LENGTH = 40
+# seq_explain.py reads one string of every n up to --beyond x --length and its record keeps every state of them, so
+# the record grows with the square of that top n (a^n b^2n c^3n, 3 LSTM units: 1.2 MB at 40, 4.6 MB at 80; past
+# 50 MB at 600). EXPLAIN_MAX_LENGTH is the largest --length at the default --beyond 2.
+EXPLAIN_MAX_N = 80
+EXPLAIN_MAX_LENGTH = EXPLAIN_MAX_N // 2
 # The flags the commands share; help=... where a command words one otherwise.
 LANG = Flag(("--lang",), "anb2n", choices=LANGS, resume=True, help="language to learn (default: %(default)s)")
 EMBED = Flag(("--embed",), False, bool, resume=True, help="embedded Reber grammar (with --lang reber)")
@@ -173,7 +175,7 @@ class CheckpointChoice(SettingsBase):
     length: int | None = LENGTH.field(  # None: the checkpoint's training length
         help="largest n (counting languages) or minimum length (reber) of the sequences (default: the checkpoint's "
              f"training one); seq_explain.py takes at most {EXPLAIN_MAX_LENGTH}, because its record keeps one string "
-             "of every n up to twice this, and so grows with its square")
+             "of every n up to twice this (--beyond times), and so grows with its square")
 
     def __post_init__(self):
         self.check_flags()
@@ -224,10 +226,18 @@ class ExplainSettings(CheckpointChoice):
     plot_path: str = plot_path("the figures")
     seed: int = SEED.field(help="seed for the fixed-point search's starting points, 0 to 2**32-1 (default: "
                                 "%(default)s)")
+    beyond: int = flag("--beyond", 2, low=2, high=8,
+                       help="read one string of every n up to this many times the training n: the strings past it "
+                            "show where the count holds and where it breaks (default: %(default)s)")
 
     def __post_init__(self):
         super().__post_init__()
-        if self.length is not None and self.length > EXPLAIN_MAX_LENGTH:
-            raise UserError(f"--length must be at most {EXPLAIN_MAX_LENGTH} for seq_explain.py, got {self.length}: "
-                            "its record keeps one string of every n up to twice --length, which grows with its "
-                            "square")
+        if self.length is not None:
+            self.check_top(self.length, "--length")
+
+    def check_top(self, length, what):
+        """Refuse a largest n (``length`` x --beyond) whose record would be too large; ``what`` names the length."""
+        if length * self.beyond > EXPLAIN_MAX_N:
+            raise UserError(f"{what} must be at most {EXPLAIN_MAX_N // self.beyond} for seq_explain.py, got {length}: "
+                            f"its record keeps one string of every n up to --beyond ({self.beyond}) times --length, "
+                            "which grows with its square")

@@ -127,11 +127,11 @@ def explanation_problem(folder, path, record):
 def trajectories_problem(path, analysis, lang):
     """Why the record's strings and states are not those of ``lang`` and the network's width, or None."""
     width = analysis["hid"] * (2 if analysis["model"] == "lstm" else 1)  # an LSTM's state: hidden, then cell units
-    seen = set()
+    seen, top = set(), analysis.get("top", 2 * analysis["length"])  # records older than --beyond went to 2 x
     for i, t in enumerate(analysis["trajectories"]):
         where = f"{path}: analysis.trajectories[{i}]"
-        if not 1 <= t["n"] <= 2 * analysis["length"] or t["n"] in seen:
-            return f"{where}.n is {t['n']}, expected a new n from 1 to {2 * analysis['length']}"
+        if not 1 <= t["n"] <= top or t["n"] in seen:
+            return f"{where}.n is {t['n']}, expected a new n from 1 to {top}"
         seen.add(t["n"])
         if t["inputs"] != expected_inputs(lang, t["n"]):
             return f"{where}.inputs are not the string of {lang.tag} with n = {t['n']}"

@@ -290,13 +290,10 @@ def _explanation(ctx, name):
     step = f"explain_{name}"
     if step not in ctx.steps:
         return []
-    record = ctx.record(step)
-    if record is None:
-        return [ctx.problem(step)]
-    problem = explanation_problem(ctx.folder, ctx.steps[step].record, record)
-    if problem:  # nothing is drawn or tabled from a record that does not describe its network
-        return [("note", f"The explanation is not shown: {problem}.")]
-    r, source = record["results"], ctx.source(step)
+    r = _explained(ctx, step)
+    if isinstance(r, tuple):  # a note: nothing is drawn or tabled from a record that does not describe its network
+        return [r]
+    source = ctx.source(step)
     a = r["analysis"]
     blocks = [("heading", EXPLAIN_TITLES.get(name, f"How the network solves {a['lang']}")),
               ("list", r["sentences"], f"Every number above is a measurement of this network. {source}")]
@@ -321,13 +318,83 @@ def _explanation(ctx, name):
                    "(one slope, an intercept per string); a unit counts when r^2 >= 0.9 and |rate| >= 0.05. "
                    f"{source}"))
     for suffix, caption in EXPLAIN_FIGURES.items():
-        for path in ctx.figures(record, suffix):
+        for path in ctx.figures(ctx.record(step), suffix):
             blocks.append(("figure", path, f"{caption}. {source}"))
     for view in views(a):
         blocks.append(("viewer", f"{name}_{view['title'].replace(' ', '_')}", view,
                        f"The {view['title']} of the {a['model'].upper()} in 3-D, one string of each n = 1.."
                        f"{a['length']} (the record's trajectories), each state coloured and named by the "
                        f"language's state: A's red, B's green, C's blue, lighter as the phase goes on. {source}"))
+    return blocks
+
+
+def _explained(ctx, step):
+    """The results of an explanation step's record, or a note block saying why there are none (no record, or
+    one that does not describe its network)."""
+    record = ctx.record(step)
+    if record is None:
+        return ctx.problem(step)
+    problem = explanation_problem(ctx.folder, ctx.steps[step].record, record)
+    return ("note", f"The explanation is not shown: {problem}.") if problem else record["results"]
+
+
+def right_up_to(analysis):
+    """The largest n up to which every string the analysis read was wholly right (0 if n = 1 was not)."""
+    top = 0
+    for row in sorted(analysis["beyond"], key=lambda row: row["n"]):
+        if row["error"] is not None:
+            break
+        top = row["n"]
+    return top
+
+
+def _run_cells(analysis, phase, n):
+    """The network's own run of ``phase``'s symbols for this n, as a table cell."""
+    row = next((row for row in analysis["runs"] if row["phase"] == phase), None)
+    run = None if row is None else next((r for r in row["runs"] if r["n"] == n), None)
+    return "" if run is None else "never" if run["network"] is None else str(run["network"])
+
+
+def _beyond_range(ctx):
+    """The course's LSTM and the counting recipe's, side by side on strings up to 4 x the training n."""
+    default, recipe = "explain_anb2nc3n_lstm3", "explain_anb2nc3n_lstm3_count"
+    if recipe not in ctx.steps or default not in ctx.steps:
+        return []
+    blocks = [("heading", "Beyond the training range: the course's LSTM and the counting recipe's")]
+    results = [_explained(ctx, step) for step in (default, recipe)]
+    problems = [r for r in results if isinstance(r, tuple)]
+    if problems:
+        return blocks + problems
+    a, b = (r["analysis"] for r in results)
+    top = min(x.get("top", 2 * x["length"]) for x in (a, b))  # records older than --beyond went to 2 x
+    blocks.append(("text", f"Both LSTMs have {a['hid']} units and saw only strings with n = 1..{a['length']}: the "
+                           "first was trained the course's way (above), the second with the counting recipe "
+                           "(integrator gate biases, a loss on the certain symbols only, clipped Adam with a decaying "
+                           "rate, and the candidate whose phase ends drift least over the training range; "
+                           "docs/results.md). Each was then run on one string of every n up to "
+                           f"{top}. The course's LSTM gets every string right up to n = {right_up_to(a)}, the "
+                           f"recipe's up to n = {right_up_to(b)}."))
+    rows = []
+    for n in range(1, top + 1):
+        cells = [str(n)]
+        for phase, mult in zip(a["symbols"][1:], a["mult"]):
+            cells += [str(mult * n), _run_cells(a, phase, n), _run_cells(b, phase, n)]
+        shares = [next(r["right"] for r in x["beyond"] if r["n"] == n) for x in (a, b)]
+        rows.append(cells + [f"{share:.0%}" for share in shares])
+    header = ["n"]
+    for phase in a["symbols"][1:]:
+        header += [f"{phase}'s needed", f"{phase} run, course", f"{phase} run, recipe"]
+    blocks.append(("table", header + ["right, course", "right, recipe"], rows,
+                   "Each phase's run as the network reads the true string (the symbols it reads before it predicts "
+                   "another), against the run needed, and the share of the certain symbols it predicts right, per n. "
+                   f"From {ctx.source(default)} and {ctx.source(recipe)}."))
+    blocks.append(("list", results[1]["sentences"], "How the recipe's LSTM counts, measured as the explanation above "
+                                                     f"measures the course's. {ctx.source(recipe)}"))
+    for step, who in ((default, "The course's LSTM"), (recipe, "The recipe's LSTM")):
+        for path in ctx.figures(ctx.record(step), "_explain.jpg"):
+            blocks.append(("figure", path, f"{who}: each unit along one string of each n = 1..{top}, one column per "
+                                           "phase; dashed: beyond the training range, red x: every wrong prediction, "
+                                           f"dotted: the deciding thresholds. {ctx.source(step)}"))
     return blocks
 
 
@@ -356,7 +423,7 @@ def part3(ctx):
         if ctx.record(f"train_{name}") is not None:
             blocks += _machine(ctx, name)
             blocks += _explanation(ctx, name)
-    return blocks
+    return blocks + _beyond_range(ctx)
 
 
 PARTS = {1: part1, 2: part2, 3: part3}

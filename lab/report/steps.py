@@ -92,10 +92,24 @@ def plan(parts, quick=False, seed=None, nets=("lin", "full", "conv")):
             steps.append(Step(f"fsm_{name}", 3, f"state machine of the {model.upper()}",
                               ["seq_fsm.py", *which, *q("seq_fsm.py"), *seed_flag, *places],
                               f"part3/plot/{name}_fsm.json", needs=f"train_{name}"))
+            far = ["--beyond", "4"] if model == "lstm" else []  # the LSTM's strings go on to 4 x the training n
             steps.append(Step(f"explain_{name}", 3, f"how the {model.upper()} solves {lang}",
-                              ["seq_explain.py", *which, *seed_flag, *places],
+                              ["seq_explain.py", *which, *far, *seed_flag, *places],
                               f"part3/plot/{name}_explain.json", needs=f"train_{name}"))
+        steps += counting_recipe_steps(seed_flag)
     return steps
+
+
+def counting_recipe_steps(seed_flag):
+    """The LSTM of the same size trained with the counting recipe, and its explanation, for "Beyond the training
+    range": in folders of their own (part3/count/), since its checkpoints have the default run's names."""
+    name, which = "anb2nc3n_lstm3", ["--lang", "anb2nc3n", "--model", "lstm"]
+    places = ["--out_path", "@part3/count/net", "--plot_path", "@part3/count/plot"]
+    return [Step(f"train_{name}_count", 3, "training the LSTM with the counting recipe",
+                 ["seq_train.py", *which, "--recipe", "count", *seed_flag, *places], f"part3/count/net/{name}.json"),
+            Step(f"explain_{name}_count", 3, "how the counting recipe's LSTM solves anb2nc3n",
+                 ["seq_explain.py", *which, "--beyond", "4", *seed_flag, *places],
+                 f"part3/count/plot/{name}_explain.json", needs=f"train_{name}_count")]
 
 
 def run_step(step, folder, env):
