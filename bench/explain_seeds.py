@@ -6,7 +6,7 @@ For each seed it trains (unless ``--out`` already holds them) the default
 SRN on a^n b^2n and the default LSTM-3 on a^n b^2n c^3n with seq_train.py,
 explains each, and runs the checks of tests/test_explain_truth.py on it:
 every run length, wrong position, deciding unit's side, fixed point's
-one-step shrinking, slow point's speed and lost count the text states is
+one-step shrinking, slow point's speed, lost count and phase-end drift the text states is
 tested by running the torch network on the strings the sentence names.
 Prints one line per network (OK, or the checks that failed) and a Markdown
 table of the runs: the network's own and the one predicted from its
@@ -31,7 +31,8 @@ NETWORKS = {"srn": ["--lang", "anb2n"], "lstm": ["--lang", "anb2nc3n", "--model"
 CHECKS = [truth.test_run_lengths_are_the_networks_own, truth.test_every_wrong_position_and_the_deciding_units_side,
           truth.test_a_fixed_points_one_step_shrinking_holds_near_it,
           truth.test_slow_points_move_the_state_as_little_as_the_text_says,
-          truth.test_where_a_count_is_lost_the_values_are_the_networks]
+          truth.test_where_a_count_is_lost_the_values_are_the_networks,
+          truth.test_where_each_phase_ends_the_stated_drift_is_the_networks_own]
 
 
 def latest(folder):

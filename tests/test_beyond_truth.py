@@ -6,26 +6,17 @@ one string of every n up to 16. Here the sentences about where each phase
 ends, the balance of the deciding counters, and the report's side-by-side
 table are held against the torch networks stepped symbol by symbol
 (tests/test_explain_truth.py's helpers, none of lab/explain's code), on the
-longer strings the sentences speak of; slopes are the textbook
-least-squares slope, cov(n, y) / var(n).
+longer strings the sentences speak of.
 """
 import json
 import re
 
-import numpy as np
 import pytest
 
 from lab.recurrent.series import language_for, load_model
-from test_explain_truth import own_run, prefix, step_states, unit_index
+from test_explain_truth import check_drifts, own_run, prefix, rules, step_states
 
-STEADY = 0.05  # per n: the bound the sentences state, "(steady: under 0.05 per n)"
 NETWORKS = {"course": ("part3/net", "part3/plot"), "recipe": ("part3/count/net", "part3/count/plot")}
-
-
-def slope(ns, values):
-    """The least-squares slope of values over ns, from its definition."""
-    ns, values = np.asarray(ns, float), np.asarray(values, float)
-    return float(((ns - ns.mean()) * (values - values.mean())).sum() / ((ns - ns.mean()) ** 2).sum())
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +33,6 @@ def networks(quick_report_build):
     return found
 
 
-def rules(sentences):
-    """phase symbol -> (deciding unit, "rises above" or "falls below", threshold), read from the sentences."""
-    found = {}
-    for s in sentences:
-        m = re.match(r"The network predicts the \w after the last (\w) when (\w+ unit \d) (rises above|falls below) "
-                     r"(-?\d+\.\d+)", s)
-        if m:
-            found[m.group(1)] = (m.group(2), m.group(3), float(m.group(4)))
-    return found
-
-
 def wholly_right_up_to(model, lang, top=16):
     """The largest n up to which the network, stepped on each string, predicts every certain symbol."""
     reach = 0
@@ -66,32 +46,9 @@ def wholly_right_up_to(model, lang, top=16):
 
 
 @pytest.mark.parametrize("who", sorted(NETWORKS))
-def test_where_each_phase_ends_the_stated_drift_is_the_networks_own(networks, who):
+def test_where_each_phase_ends_the_stated_drift_is_the_networks_own_up_to_n_16(networks, who):
     model, lang, sentences = networks[who]
-    said = [s for s in sentences if s.startswith("At the last ")]
-    assert len(said) == len(lang.symbols) - 1
-    deciding = rules(sentences)
-    pattern = (r"At the last (\w), where the network decides what follows, (\w+ unit \d) ends at values that move by "
-               r"([-+]?\d+\.\d+) per n over n = 1\.\.(\d+) \((steady: under 0\.05 per n|drifting[^)]*)\) and by "
-               r"([-+]?\d+\.\d+) per n over n = (\d+)\.\.(\d+)(?:, (towards|away from) its threshold (-?\d+\.\d+))?\.$")
-    for sentence in said:
-        m = re.match(pattern, sentence)
-        assert m, sentence
-        phase, unit = m.group(1), m.group(2)
-        assert deciding[phase][0] == unit
-        top = int(m.group(8))
-        assert (int(m.group(4)), int(m.group(7)), top) == (lang.length, lang.length + 1, 4 * lang.length)
-        index, p = unit_index(model, unit), lang.symbols.index(phase)
-        ends = [step_states(model, prefix(lang, n, p + 1))[0][-1, index] for n in range(1, top + 1)]
-        inside, past = slope(range(1, 5), ends[:4]), slope(range(5, top + 1), ends[4:])
-        assert abs(float(m.group(3)) - inside) <= 0.0051 and abs(float(m.group(6)) - past) <= 0.0051
-        assert m.group(5).startswith("steady") == (abs(inside) < STEADY)
-        if m.group(9) is None:
-            assert abs(past) < 0.005
-            continue
-        switches_upwards = deciding[phase][1] == "rises above"
-        assert (m.group(9) == "towards") == ((past > 0) == switches_upwards)
-        assert float(m.group(10)) == deciding[phase][2]
+    assert check_drifts(model, lang, sentences) == 4 * lang.length  # the report reads up to 4 x the training n
 
 
 def test_the_recipe_network_balances_its_counters_and_counts_further_than_the_course_network(networks):

@@ -644,3 +644,63 @@ def test_a_decision_counts_the_positions_of_its_phase(explained):
             assert int(m.group(1)) == mult[m.group(2)] * top * (top + 1) // 2
             checked += 1
     assert checked >= 1
+
+
+STEADY = 0.05  # per n: the bound the sentences state, "(steady: under 0.05 per n)"
+
+
+def slope(ns, values):
+    """The least-squares slope of values over ns, from its definition: cov(n, y) / var(n)."""
+    ns, values = np.asarray(ns, float), np.asarray(values, float)
+    return float(((ns - ns.mean()) * (values - values.mean())).sum() / ((ns - ns.mean()) ** 2).sum())
+
+
+def rules(sentences):
+    """phase symbol -> (deciding unit, "rises above" or "falls below", threshold), read from the sentences."""
+    found = {}
+    for s in sentences:
+        m = re.match(r"The network predicts the \w after the last (\w) when (\w+ unit \d) (rises above|falls below) "
+                     r"(-?\d+\.\d+)", s)
+        if m:
+            found[m.group(1)] = (m.group(2), m.group(3), float(m.group(4)))
+    return found
+
+
+DRIFT = (r"At the last (\w), where the network decides what follows, (\w+ unit \d) ends at values that move by "
+         r"([-+]?\d+\.\d+) per n over n = 1\.\.(\d+) \((steady: under 0\.05 per n|drifting[^)]*)\) and by "
+         r"([-+]?\d+\.\d+) per n over n = (\d+)\.\.(\d+)(?:, (towards|away from) its threshold (-?\d+\.\d+))?\.$")
+
+
+def check_drifts(model, lang, sentences):
+    """Every "At the last B ..." sentence against the network: its end values per n, stepped string by string,
+    give the two slopes it states, the steady verdict and the direction towards or away from the switch side.
+    Returns the largest n the sentences speak of."""
+    said = [s for s in sentences if s.startswith("At the last ")]
+    assert len(said) == len(lang.symbols) - 1
+    deciding = rules(sentences)
+    for sentence in said:
+        m = re.match(DRIFT, sentence)
+        assert m, sentence
+        phase, unit, top = m.group(1), m.group(2), int(m.group(8))
+        assert deciding[phase][0] == unit
+        assert (int(m.group(4)), int(m.group(7))) == (lang.length, lang.length + 1)
+        index, p = unit_index(model, unit), lang.symbols.index(phase)
+        ends = [step_states(model, prefix(lang, n, p + 1))[0][-1, index] for n in range(1, top + 1)]
+        inside = slope(range(1, lang.length + 1), ends[:lang.length])
+        past = slope(range(lang.length + 1, top + 1), ends[lang.length:])
+        assert abs(float(m.group(3)) - inside) <= 0.0051 and abs(float(m.group(6)) - past) <= 0.0051
+        assert m.group(5).startswith("steady") == (abs(inside) < STEADY)
+        switches_upwards = deciding[phase][1] == "rises above"
+        if m.group(5).startswith("drifting") and abs(inside) >= 0.005:
+            assert ("towards" in m.group(5)) == ((inside > 0) == switches_upwards)
+        if m.group(9) is None:
+            assert abs(past) < 0.005
+            continue
+        assert (m.group(9) == "towards") == ((past > 0) == switches_upwards)
+        assert float(m.group(10)) == deciding[phase][2]
+    return top
+
+
+def test_where_each_phase_ends_the_stated_drift_is_the_networks_own(explained):
+    model, lang, sentences = explained
+    assert check_drifts(model, lang, sentences) == 2 * lang.length
