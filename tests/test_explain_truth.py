@@ -104,6 +104,17 @@ def numbers(text):
     return [int(v) for v in re.findall(r"\d+", text)]
 
 
+def rules(sentences):
+    """phase symbol -> (deciding unit, "rises above" or "falls below", threshold), read from the sentences."""
+    found = {}
+    for s in sentences:
+        m = re.match(r"The network predicts the \w after the last (\w) when (\w+ unit \d) (rises above|falls below) "
+                     r"(-?\d+\.\d+)", s)
+        if m:
+            found[m.group(1)] = (m.group(2), m.group(3), float(m.group(4)))
+    return found
+
+
 def test_run_lengths_are_the_networks_own(explained):
     model, lang, sentences = explained
     runs = [s for s in sentences if s.startswith("Run by the network")]
@@ -128,12 +139,7 @@ def test_run_lengths_are_the_networks_own(explained):
 
 def test_every_wrong_position_and_the_deciding_units_side(explained):
     model, lang, sentences = explained
-    rules = {}
-    for s in sentences:
-        m = re.match(r"The network predicts the (\w) after the last (\w) when (\w+ unit \d) (falls below|rises above) "
-                     r"(-?\d+\.\d+)", s)
-        if m:
-            rules[m.group(2)] = (m.group(3), m.group(4), float(m.group(5)))
+    deciding = rules(sentences)
     beyond = [s for s in sentences if re.match(r"n = \d+(\.\.\d+)?: ", s)]
     assert beyond, "the explanation speaks of n past the training range"
     told = []
@@ -167,7 +173,7 @@ def test_every_wrong_position_and_the_deciding_units_side(explained):
         assert listed == truth
         first = re.search(r"(\w+ unit \d) was (-?\d+\.\d+), (past|short of) its threshold (-?\d+\.\d+)", sentence)
         label, value, side, threshold = first.group(1), float(first.group(2)), first.group(3), float(first.group(4))
-        rule = rules[truth[0][0]]
+        rule = deciding[truth[0][0]]
         assert rule[0] == label and abs(rule[2] - threshold) < 0.006
         actual = states[wrong[0], unit_index(model, label)]
         assert abs(actual - value) <= 0.0051
@@ -653,17 +659,6 @@ def slope(ns, values):
     """The least-squares slope of values over ns, from its definition: cov(n, y) / var(n)."""
     ns, values = np.asarray(ns, float), np.asarray(values, float)
     return float(((ns - ns.mean()) * (values - values.mean())).sum() / ((ns - ns.mean()) ** 2).sum())
-
-
-def rules(sentences):
-    """phase symbol -> (deciding unit, "rises above" or "falls below", threshold), read from the sentences."""
-    found = {}
-    for s in sentences:
-        m = re.match(r"The network predicts the \w after the last (\w) when (\w+ unit \d) (rises above|falls below) "
-                     r"(-?\d+\.\d+)", s)
-        if m:
-            found[m.group(1)] = (m.group(2), m.group(3), float(m.group(4)))
-    return found
 
 
 DRIFT = (r"At the last (\w), where the network decides what follows, (\w+ unit \d) ends at values that move by "
