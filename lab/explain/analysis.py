@@ -50,8 +50,9 @@ def explain(model, lang, seed=0, beyond=2):
     decisions = counters.decisions(maps, trained, symbols)
     longest = runs[-1]
     cells_only = maps.kind == "lstm"
-    # a second unit may join an LSTM's counting cell; an SRN's two units would be the whole network
-    partners = [u for u in counters.units(maps) if u[0].startswith("cell")] if cells_only else []
+    # a second unit (a cell, or a hidden unit, whose value feeds the gates) may join an LSTM's counting cell; an
+    # SRN's two units would be the whole network
+    partners = counters.units(maps) if cells_only else []
     phase_runs = [run_lengths.phase_runs(maps, lang, trained, phase,
                                          counters.switch_candidates(maps, trained, phase, cells_only),
                                          range(1, top + 1), partners)

@@ -7,7 +7,8 @@ something other than p (the true length is m_p n). This is the network's
 own answer, measured, not derived from the analysis.
 
 Counter model. The count is read off one unit x (or, for an LSTM, a
-counting cell and a second cell beside it). Under p's symbol, x moves by
+counting cell and a second unit beside it: another cell, or a hidden unit,
+whose value feeds the gates). Under p's symbol, x moves by
 g(x): the network's own map applied to the state seen in the training range
 (from the phase's second symbol on) whose value of x is nearest, with x set
 in it, so the rest of the state is what goes with that count. From x after
