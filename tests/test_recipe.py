@@ -105,6 +105,18 @@ def test_drift_is_the_spread_of_the_phase_end_states_in_steps():
     assert recipe.drift(hidden, ends) == pytest.approx(0.5 / ((1 + 1.25 ** 0.5) / 2))
 
 
+def test_the_spread_loss_is_the_phase_end_variance_over_the_squared_last_step_summed_over_candidates():
+    ends = {1: ([1, 3], [0, 2])}
+    one = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.5]])  # ends at (1, 0) and (1, 0.5)
+    hidden = torch.cat([one, 2 * one], 1).requires_grad_()  # two candidates of two units; the second twice as big
+    loss = recipe.spread_loss(hidden, ends, 2)
+    # variance 0.25^2 = 0.0625 over the mean squared last step (1 + 1.25) / 2, the same for both candidates
+    assert loss.item() == pytest.approx(2 * 0.0625 / 1.125)
+    loss.backward()
+    assert torch.all(hidden.grad[[0, 2]] == 0)  # the step is held constant: only the end states are pushed
+    assert hidden.grad[3, 1] > 0 > hidden.grad[1, 1] and hidden.grad[3, 3] > 0 > hidden.grad[1, 3]
+
+
 def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_path, monkeypatch):
     """The flag end to end, on a recipe cut down to 1,000 sequences and two candidates (to stay quick)."""
     monkeypatch.setitem(recipe.RECIPES, "lstm", dict(epoch=1, batch=10, lr=0.01, candidates=2))
@@ -116,7 +128,7 @@ def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_pat
     model, ckpt = seq_models.load_checkpoint(str(tmp_path / "anb2nc3n_lstm3_1.pth"))
     assert ckpt["recipe"] == "count" and ckpt["candidate"] in (0, 1) and ckpt["seen"] == 1000
     forget = model.lstm.bias_ih_l0.detach()[3:6] + model.lstm.bias_hh_l0.detach()[3:6]  # i, f, g, o: f is rows 3..5
-    assert forget.mean() > 1.5  # started at +3 and trained only briefly: still an integrator's bias
+    assert forget.mean() > 1.5  # started at +5 and trained only briefly: still an integrator's bias
     record = json.loads((tmp_path / "anb2nc3n_lstm3.json").read_text())
     assert record["settings"]["recipe"] == "count" and record["results"]["chosen"] == ckpt["candidate"]
     assert len(record["results"]["recipe_losses"]) == 1 and record["results"]["last_checkpoint"].endswith("_1.pth")
