@@ -119,8 +119,9 @@ class TrainSettings(SettingsBase):
     recipe: str | None = flag("--recipe", choices=("count",),
                               help="train with a recipe instead of the course's training: 'count' aims at networks "
                                    "that go on counting past --length (integrator gate biases for an LSTM, a loss "
-                                   "on the certain symbols only, clipped Adam with a decaying rate, and the "
-                                   "candidate whose phase ends drift least over the training range; it sets its "
+                                   "on the certain symbols only and, for an LSTM, on how far its phase ends move "
+                                   "with n, clipped Adam with a decaying rate, and the candidate whose phase ends "
+                                   "drift least over the training range; it sets its "
                                    "own --epoch, --batch, --lr and --candidates; see docs/results.md)")
 
     def __post_init__(self):

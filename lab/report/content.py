@@ -369,8 +369,9 @@ def _beyond_range(ctx):
     top = min(x.get("top", 2 * x["length"]) for x in (a, b))  # records older than --beyond went to 2 x
     blocks.append(("text", f"Both LSTMs have {a['hid']} units and saw only strings with n = 1..{a['length']}: the "
                            "first was trained the course's way (above), the second with the counting recipe "
-                           "(integrator gate biases, a loss on the certain symbols only, clipped Adam with a decaying "
-                           "rate, and the candidate whose phase ends drift least over the training range; "
+                           "(integrator gate biases, a loss on the certain symbols and on how far the phase ends move "
+                           "with n, clipped Adam with a decaying rate, and the candidate whose phase ends drift "
+                           "least over the training range; "
                            "docs/results.md). Each was then run on one string of every n up to "
                            f"{top}. The course's LSTM gets every string right up to n = {right_up_to(a)}, the "
                            f"recipe's up to n = {right_up_to(b)}."))
