@@ -1,6 +1,7 @@
 """The counting recipe (lab/recurrent/recipe.py): its initialisation, loss mask, validation and range, checked
 against hand-written references and torch's own LSTM step."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import seq_models
 from anb2n import AnbnLanguage
 from conftest import run_script
 from lab.recurrent import recipe
-from lab.recurrent.languages import collate
+from lab.recurrent.languages import collate, make_language
 from lab.recurrent.settings import TrainSettings
 from seq_models import Population
 
@@ -115,6 +116,32 @@ def test_the_spread_loss_is_the_phase_end_variance_over_the_squared_last_step_su
     loss.backward()
     assert torch.all(hidden.grad[[0, 2]] == 0)  # the step is held constant: only the end states are pushed
     assert hidden.grad[3, 1] > 0 > hidden.grad[1, 1] and hidden.grad[3, 3] > 0 > hidden.grad[1, 3]
+
+
+def test_the_hidden_size_is_each_candidates_mean_square_over_the_positions_that_exist():
+    """Two candidates of two units, one string of 2 positions and one of 1 (its second padded): candidate 0 has
+    h = (1, 0), (1, 2) and (0, 0), mean h^2 (1 + 0 + 1 + 4 + 0 + 0) / 6 = 1; candidate 1 is 3 x candidate 0, 9 x the
+    mean square: 1 + 9 = 10 (by hand). The padded position (value 100) is left out."""
+    first = torch.tensor([[[1.0, 0.0], [1.0, 2.0]], [[0.0, 0.0], [100.0, 100.0]]])  # (batch, time, units)
+    hidden = torch.cat([first, 3 * first], -1)
+    exists = torch.tensor([[True, True], [True, False]])
+    assert recipe.hidden_size(hidden, exists, 2).item() == pytest.approx(10.0)
+    assert recipe.HIDDEN_WEIGHT["srn"] > 0 and recipe.HIDDEN_WEIGHT["lstm"] == 0
+
+
+def test_the_hidden_size_joins_the_srns_loss_only_with_its_weight():
+    """The same update from the same start, with and without the hidden-size weight: the weights move apart, and a
+    weight of 0 is the loss without it."""
+    lang = make_language("anb2n", False, 4)
+    samples = [lang.sequence_for([2, 3])]
+    moved = []
+    for weight in (0.0, 0.0, 4.0):
+        torch.manual_seed(0)
+        model = recipe.build_population(replace(recipe.recipe_settings(TrainSettings()), candidates=2), lang)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        recipe.update(model, optimizer, lang, samples, 2, hidden_weight=weight)
+        moved.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(moved[0], moved[1]) and not torch.allclose(moved[0], moved[2])
 
 
 def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_path, monkeypatch):

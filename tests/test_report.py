@@ -113,11 +113,11 @@ def test_every_section_image_and_table_is_there(quick_report):
 def test_progress_lines_name_each_step(quick_report):
     _, done, _ = quick_report
     lines = done.stdout.splitlines()
-    assert len([line for line in lines if " running: " in line]) == 15
-    assert re.match(r"\[1/15 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
+    assert len([line for line in lines if " running: " in line]) == 17
+    assert re.match(r"\[1/17 +\d+\.\d s\] running: NetLin on KMNIST: python3 kuzu_main.py --net lin --epochs 1 ",
                     lines[0])
-    assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 15
-    assert lines[-1].endswith("(15 of 15 steps finished)")
+    assert len([line for line in lines if re.search(r"\] done \(\d+\.\d s\)$", line)]) == 17
+    assert lines[-1].endswith("(17 of 17 steps finished)")
 
 
 def test_part1_numbers_are_the_records(quick_report):

@@ -108,8 +108,13 @@ def test_every_step_gets_the_seed_and_reads_its_own_network():
                      "fsm_anb2n_srn2": "train_anb2n_srn2", "explain_anb2n_srn2": "train_anb2n_srn2",
                      "train_anb2nc3n_lstm3": None, "plot_anb2nc3n_lstm3": "train_anb2nc3n_lstm3",
                      "context_anb2nc3n_lstm3": "train_anb2nc3n_lstm3", "fsm_anb2nc3n_lstm3": "train_anb2nc3n_lstm3",
-                     "explain_anb2nc3n_lstm3": "train_anb2nc3n_lstm3"}
+                     "explain_anb2nc3n_lstm3": "train_anb2nc3n_lstm3",
+                     "train_anb2nc3n_lstm3_count": None, "explain_anb2nc3n_lstm3_count": "train_anb2nc3n_lstm3_count"}
     assert all("--seed" not in s.argv for s in plan({1, 2, 3}))
+    by_name = {s.name: s for s in steps}  # the counting recipe's network has folders of its own
+    assert by_name["train_anb2nc3n_lstm3_count"].record == "part3/count/net/anb2nc3n_lstm3.json"
+    assert "--recipe" in by_name["train_anb2nc3n_lstm3_count"].argv
+    assert by_name["explain_anb2nc3n_lstm3_count"].args()[-2:] == ["--plot_path", "part3/count/plot"]
 
 
 def test_a_steps_command_names_the_reports_folder():
