@@ -18,7 +18,7 @@ from conftest import run_script
 from lab.explain import counters, fixed_points
 from lab.explain.analysis import explain
 from lab.explain.maps import StateMaps
-from lab.explain.sentences import beyond_sentences, counter_sentences, drift_sentences, explanation
+from lab.explain.sentences import beyond_sentences, counter_sentences, drift_sentences, explanation, path_sentences
 from lab.recurrent.languages import make_language
 from seq_models import LSTM_model, SRN_model, save_checkpoint
 
@@ -445,3 +445,22 @@ def test_wholly_right_strings_past_the_range_are_told_together_and_a_wrong_one_a
     assert said[0] == "n = 5: every deterministic symbol right." and said[2] == "n = 7..8: every deterministic symbol right."
     assert said[1].startswith("n = 6: 90% of the deterministic symbols right; wrong after B 11 (C for B). The first")
     assert len(said) == 3
+
+
+def test_an_oscillating_solution_without_an_expanding_point_is_told_it_has_no_rates_to_match():
+    """The B slow point's eigenvalues 1.000 and -0.995: none outside the unit circle, so no rate-matching product;
+    with a B point of -1.98 (outside) the product is told instead."""
+    step = {"value": 0.1, "eigenvalues": [[1.0, 0.0], [-0.99, 0.0]], "step": 0.1}
+    slow = {"state": [0.1, -0.1], "distance": 0.05, "speed": 0.03, "eigenvalues": [[1.0, 0.0], [-0.995, 0.0]]}
+    phases = [{"phase": "A", "index": 1, "median_step": 0.07, "steps": [step], "slow": slow},
+              {"phase": "B", "index": 1, "median_step": 0.09, "steps": [step], "slow": slow}]
+    result = {"units": ["hidden unit 0", "hidden unit 1"],
+              "path": {"n": 4, "phases": phases, "kind": "oscillating", "rate_matching": None}}
+    told = path_sentences(result)[-1]
+    assert told == ("The solution oscillates: hidden unit 1 changes direction at most B's, flipping around a point. "
+                    "It is not the saddle of the rate-matching picture: the B map's slow point has no eigenvalue "
+                    "outside the unit circle (the largest is 1.000), so no expansion and contraction are matched "
+                    "there.")
+    result["path"]["rate_matching"] = {"lambda_a": 0.105, "lambda_b": 1.98, "product": 0.41, "per_a": 3.3, "mult": 2}
+    assert "Rate matching: |lambda_A| |lambda_B|^2 = 0.105 x 1.980^2 = 0.41" in path_sentences(result)[-1]
+    assert "not the saddle" not in path_sentences(result)[-1]

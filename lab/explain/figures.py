@@ -8,9 +8,10 @@ the flow fields, and returns a new figure for save_figure.
   x: saddle) and slow points (grey diamonds), the decision line, and the
   longest training string's path.
 - ``space_figure`` (2 hidden units): the strings n = 1 .. the analysis's top
-  n (2 x the training n unless seq_explain.py's --beyond says otherwise) as paths through the hidden space, the two sides of the decision line
-  shaded and named, and the first wrong prediction of each string beyond
-  the range marked with a red x.
+  n (2 x the training n unless seq_explain.py's --beyond says otherwise) as
+  paths through the hidden space, the two sides of the decision line shaded
+  and named, and the first wrong prediction of each string beyond the range
+  marked with a red x.
 - ``counter_figure`` (any network): each unit (cells first for an LSTM)
   along the strings, one column per phase so that every string's phase
   starts at the same place, the deciding thresholds as dotted lines in the

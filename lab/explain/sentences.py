@@ -161,6 +161,12 @@ def path_sentences(result):
             text += (f" Rate matching: |lambda_A| |lambda_B|^{m} = {num(rm['lambda_a'], 3)} x {num(rm['lambda_b'], 3)}"
                      f"^{m} = {num(rm['product'])} (1 for a perfect counter); the eigenvalues predict "
                      f"{num(rm['per_a'], 1)} B's per A, against {m} needed.")
+        elif counting["slow"] is not None:
+            largest = np.hypot(*counting["slow"]["eigenvalues"][0])
+            if largest <= 1:
+                text += (f" It is not the saddle of the rate-matching picture: the {counting['phase']} map's slow "
+                         f"point has no eigenvalue outside the unit circle (the largest is {num(largest, 3)}), so "
+                         f"no expansion and contraction are matched there.")
         out.append(text)
     return out
 
