@@ -52,7 +52,7 @@ def explain(model, lang, seed=0, beyond=2):
     cells_only = maps.kind == "lstm"
     # a second unit (a cell, or a hidden unit, whose value feeds the gates) may join an LSTM's counting cell; an
     # SRN's two units would be the whole network
-    partners = counters.units(maps) if cells_only else []
+    partners = counters.units(maps) if maps.kind == "lstm" else []
     phase_runs = [run_lengths.phase_runs(maps, lang, trained, phase,
                                          counters.switch_candidates(maps, trained, phase, cells_only),
                                          range(1, top + 1), partners)

@@ -207,7 +207,6 @@ def end_drift(runs, decision, phase, length):
     slopes = {key: _slope([ns[k] for k in ks], [values[k] for k in ks]) for key, ks in (("in_range", inside),
                                                                                       ("beyond", past))}
     rising = decision["direction"] == "above"  # the network switches once the value rises above the threshold
-    towards = {key: None if slope is None else (slope > 0) == rising for key, slope in slopes.items()}
+    towards = {f"towards_{key}": None if slope is None else (slope > 0) == rising for key, slope in slopes.items()}
     return {"phase": decision["phase"], "unit": decision["unit"], "threshold": decision["threshold"],
-            "direction": decision["direction"], "ns": ns, "values": values, **slopes,
-            "towards_in_range": towards["in_range"], "towards_beyond": towards["beyond"]}
+            "direction": decision["direction"], "ns": ns, "values": values, **slopes, **towards}

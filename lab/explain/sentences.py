@@ -223,10 +223,9 @@ def drift_sentences(result):
     not, against STEADY_DRIFT) and past it, and whether that is towards its threshold."""
     out = []
     for d in result.get("drifts", []):
-        ns = d["ns"]
-        inside = [n for n in ns if n <= result["length"]]
+        length = result["length"]
         text = (f"At the last {d['phase']}, where the network decides what follows, {d['unit']} ends at values that "
-                f"move by {signed(d['in_range'])} per n over n = 1..{inside[-1]}")
+                f"move by {signed(d['in_range'])} per n over n = 1..{length}")
         way = lambda slope, towards: ("" if float(num(slope)) == 0 else
                                       f", {'towards' if towards else 'away from'} its threshold {num(d['threshold'])}")
         if abs(d["in_range"]) < STEADY_DRIFT:
@@ -234,7 +233,7 @@ def drift_sentences(result):
         else:
             text += f" (drifting{way(d['in_range'], d['towards_in_range'])})"
         if d["beyond"] is not None:
-            text += (f" and by {signed(d['beyond'])} per n over n = {inside[-1] + 1}..{ns[-1]}"
+            text += (f" and by {signed(d['beyond'])} per n over n = {length + 1}..{d['ns'][-1]}"
                      + way(d["beyond"], d["towards_beyond"]))
         out.append(text + ".")
     return out

@@ -148,8 +148,9 @@ def update(model, optimizer, lang, samples, size, spread=None, hidden_weight=0.0
     samples is added too. Returns the cross-entropy alone."""
     extra = [] if spread is None else [spread[0]]
     x, target, _, exists = collate(samples + extra, lang.num_symbols)
-    mask = loss_mask(x.argmax(-1), exists)
-    mask[len(samples):] = False
+    real = exists.clone()
+    real[len(samples):] = False  # the sweep's row, if there is one, is not a training sample
+    mask = loss_mask(x.argmax(-1), real)
     hidden, logits = model(x)  # logits: (batch, time, candidates, symbols)
     picked = logits[mask]
     entropy = F.cross_entropy(picked.reshape(-1, lang.num_symbols), target[mask].repeat_interleave(size),
@@ -159,8 +160,6 @@ def update(model, optimizer, lang, samples, size, spread=None, hidden_weight=0.0
         _, ends, weight = spread
         loss = loss + weight * spread_loss(hidden[-1], ends, size)
     if hidden_weight:
-        real = exists.clone()
-        real[len(samples):] = False  # the sweep's row, if there is one, is not a training sample
         loss = loss + hidden_weight * hidden_size(hidden, real, size)
     optimizer.zero_grad()
     loss.backward()
@@ -267,7 +266,7 @@ def train_recipe(settings, lang, log=print):
                 log(f"{len(losses)}k sequences: loss {losses[-1]:.4f}")
     scores = validation_score(model, lang, samples)
     chosen = max(range(len(scores)), key=lambda c: scores[c])
-    log(f"chose candidate {chosen}: " + ", ".join(f"{c}: {ok} {least:.3f}" for c, (ok, least) in enumerate(scores)))
+    log(f"chose candidate {chosen}: " + ", ".join(f"{c}: {ok} {score:.3f}" for c, (ok, score) in enumerate(scores)))
     return RecipeResult(network=model.candidate(chosen), chosen=chosen, scores=scores, losses=losses,
                         population=model)
 

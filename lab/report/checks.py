@@ -124,10 +124,15 @@ def explanation_problem(folder, path, record):
     return trajectories_problem(path, a, lang)
 
 
+def top_n(analysis):
+    """The largest n an explanation read: its "top" (records older than seq_explain.py --beyond went to 2 x)."""
+    return analysis.get("top", 2 * analysis["length"])
+
+
 def trajectories_problem(path, analysis, lang):
     """Why the record's strings and states are not those of ``lang`` and the network's width, or None."""
     width = analysis["hid"] * (2 if analysis["model"] == "lstm" else 1)  # an LSTM's state: hidden, then cell units
-    seen, top = set(), analysis.get("top", 2 * analysis["length"])  # records older than --beyond went to 2 x
+    seen, top = set(), top_n(analysis)
     for i, t in enumerate(analysis["trajectories"]):
         where = f"{path}: analysis.trajectories[{i}]"
         if not 1 <= t["n"] <= top or t["n"] in seen:

@@ -7,7 +7,7 @@ or was skipped shows why instead of its results.
 """
 import os
 
-from lab.report.checks import explanation_problem, image_problem, read_run_record
+from lab.report.checks import explanation_problem, image_problem, read_run_record, top_n
 from lab.report.viewer import views
 
 PART_TITLES = {1: "Part 1: Kuzushiji-MNIST characters", 2: "Part 2: a 2-layer network on the check data",
@@ -366,7 +366,7 @@ def _beyond_range(ctx):
     if problems:
         return blocks + problems
     a, b = (r["analysis"] for r in results)
-    top = min(x.get("top", 2 * x["length"]) for x in (a, b))  # records older than --beyond went to 2 x
+    top = min(top_n(a), top_n(b))
     blocks.append(("text", f"Both LSTMs have {a['hid']} units and saw only strings with n = 1..{a['length']}: the "
                            "first was trained the course's way (above), the second with the counting recipe "
                            "(integrator gate biases, a loss on the certain symbols and on how far the phase ends move "
