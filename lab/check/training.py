@@ -14,6 +14,7 @@ from lab.common.options import FLOAT32_MAX
 HOLD_EPOCHS = 2000     # 100% accuracy must hold this long to stop
 REPORT_EVERY = 100     # epochs between progress lines
 MIN_PROGRESS = 1e-4    # a loss drop smaller than this over --patience epochs counts as stuck
+WEIGHT_DECAY = 1e-5    # Adam's, on every run and restart
 
 
 def train(settings, net, x, y, log=print):
@@ -29,7 +30,7 @@ def train(settings, net, x, y, log=print):
     """
     epochs, lr, init = settings.epoch, settings.lr, settings.init
     restarts, patience = settings.restarts, settings.patience
-    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
+    trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=WEIGHT_DECAY)
     used = held = 0
     best, last_progress = float("inf"), 0
     epoch = 0
@@ -50,7 +51,7 @@ def train(settings, net, x, y, log=print):
             log(f"no progress for {epoch - last_progress} epochs (loss {loss:.4f}, acc {acc:.2f}): "
                 f"new random weights, restart {used} of at most {restarts}")
             net.init_weights(init)
-            trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=1e-5)
+            trainer = FullBatchAdam(net, x, y, lr=lr, weight_decay=WEIGHT_DECAY)
             best, last_progress = float("inf"), epoch
     if not _fits_float32(trainer.theta):
         raise Diverged(f"the training diverged by epoch {epoch}: the weights are no longer finite "
