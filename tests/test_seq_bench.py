@@ -74,3 +74,24 @@ def test_pass_needs_ten_reports_all_below_the_target():
     assert judged([0.04] * 8 + [0.01, 0.03])["tail_max"] == pytest.approx(0.04)
     assert loaded == ["x.pth"] * 5
     assert bench.judge(args, {"rc": 1, "checkpoint": None, "losses": []}, lang)["pass"] is False
+
+
+def load_beyond_range_bench():
+    spec = importlib.util.spec_from_file_location("beyond_range_under_test",
+                                                  os.path.join(ROOT, "bench", "beyond_range.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_beyond_range_bench_counts_a_seed_only_up_to_its_first_wrong_n():
+    """Seed A: n = 1..3 wholly right, n = 4 not, n = 5 right again: it reaches 3, not 5. Seed B: every n right.
+    At n = 4, one seed of two counts, and the mean share is (0.9 + 1.0) / 2 (by hand)."""
+    bench = load_beyond_range_bench()
+    a = {1: (1.0, True), 2: (1.0, True), 3: (1.0, True), 4: (0.9, False), 5: (1.0, True)}
+    b = {n: (1.0, True) for n in range(1, 6)}
+    assert bench.reach(a) == 3 and bench.reach(b) == 5 and bench.reach({1: (0.5, False)}) == 0
+    runs = [{"seed": 0, "rows": a, "seconds": 10.0}, {"seed": 1, "rows": b, "seconds": 30.0}]
+    text = bench.table("lstm", [0, 1], {"default": runs, "recipe": runs[1:]}, 5)
+    assert "| 4 | 1/2 (95%) | 1/1 (100%) |" in text and "| 3 | 2/2 (100%) | 1/1 (100%) |" in text
+    assert "default: reach per seed [3, 5]; training time per network median 20.0 s (min 10.0, max 30.0)" in text
