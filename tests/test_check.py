@@ -266,3 +266,37 @@ def test_the_flags_give_the_documented_settings_once():
     assert check_main.parse_args(["--act", "step", "--set_weights"]).run_name == "check_step_4_set"
     assert list(settings.as_config()) == ["hid", "act", "init", "set_weights", "lr", "epoch", "seed", "restarts",
                                           "patience", "plot_dir", "data"]  # the record's names, as before
+
+
+def test_the_training_stops_only_after_100_percent_held_for_hold_epochs_in_a_row(monkeypatch):
+    """A stand-in optimiser right at every epoch but the 1,501st: the run stops at 1,501 + HOLD_EPOCHS, not at
+    HOLD_EPOCHS + 1, since a miss starts the count again."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from lab.check import training
+
+    class Scripted:
+        epoch = 0
+
+        def __init__(self, *args, **kwargs):
+            self.theta = np.zeros(3)
+
+        def step(self):
+            Scripted.epoch += 1
+            return Scripted.epoch != 1501
+
+        def loss(self):
+            return 0.01
+
+        def accuracy(self):
+            return 100.0
+
+        def write_to(self, net):
+            pass
+
+    monkeypatch.setattr(training, "FullBatchAdam", Scripted)
+    settings = SimpleNamespace(epoch=10_000, lr=0.01, init=0.1, restarts=0, patience=1000)
+    epochs, used, held = training.train(settings, None, None, None, log=lambda line: None)
+    assert (epochs, used, held) == (1501 + training.HOLD_EPOCHS, 0, True)

@@ -1,6 +1,8 @@
 """The counting recipe (lab/recurrent/recipe.py): its initialisation, loss mask, validation and range, checked
 against hand-written references and torch's own LSTM step."""
 import json
+import os
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -142,6 +144,58 @@ def test_the_hidden_size_joins_the_srns_loss_only_with_its_weight():
         recipe.update(model, optimizer, lang, samples, 2, hidden_weight=weight)
         moved.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     assert torch.equal(moved[0], moved[1]) and not torch.allclose(moved[0], moved[2])
+
+
+def test_the_hidden_size_weight_makes_the_state_smaller_after_a_step():
+    """One small SGD step with weight 4 leaves a smaller mean h^2 than the same step with weight 0 (to first order
+    the penalty's own gradient is followed downhill)."""
+    lang = make_language("anb2n", False, 4)
+    samples = [lang.sequence_for([2, 3]), lang.sequence_for([4, 1])]
+    x, _, _, exists = collate(samples, lang.num_symbols)
+    after = []
+    for weight in (0.0, 4.0):
+        torch.manual_seed(0)
+        model = recipe.build_population(replace(recipe.recipe_settings(TrainSettings()), candidates=2), lang)
+        recipe.update(model, torch.optim.SGD(model.parameters(), lr=0.01), lang, samples, 2, hidden_weight=weight)
+        with torch.no_grad():
+            after.append(recipe.hidden_size(model(x)[0], exists, 2).item())
+    assert after[1] < after[0]
+
+
+def test_the_sweep_row_stays_out_of_the_cross_entropy():
+    """With the spread's sweep in the batch, the cross-entropy returned is still that of the samples alone."""
+    lang = make_language("anb2nc3n", False, 4)
+    samples = [lang.sequence_for([2, 3])]
+    sweep = lang.sequence_for(recipe.sweep(lang) + [1])
+    spread = (sweep, recipe.phase_ends(lang, recipe.sweep(lang)), 3.0)
+    entropies = []
+    for extra in (None, spread):
+        torch.manual_seed(0)
+        model = recipe.build_population(replace(recipe.recipe_settings(TrainSettings(lang="anb2nc3n", model="lstm")),
+                                                candidates=2), lang)
+        entropies.append(recipe.update(model, torch.optim.SGD(model.parameters(), lr=0.0), lang, samples, 2, extra))
+    assert entropies[1] == pytest.approx(entropies[0], rel=1e-6)
+
+
+def test_the_spread_joins_the_loss_from_half_way_and_the_hidden_weight_is_the_models(monkeypatch):
+    """1,000 sequences in updates of 10: the first 50 updates without the spread, the last 50 with it."""
+    seen = []
+    monkeypatch.setattr(recipe, "update", lambda *args: seen.append((args[5] is not None, args[6])) or 0.0)
+    lang = make_language("anb2nc3n", False, 4)
+    settings = replace(recipe.recipe_settings(TrainSettings(lang="anb2nc3n", model="lstm")), epoch=1, select=1,
+                       candidates=2)
+    recipe.train_recipe(settings, lang, log=lambda line: None)
+    assert seen == [(False, 0.0)] * 50 + [(True, 0.0)] * 50
+
+
+def test_the_recipes_sizes_are_those_the_results_page_states():
+    """docs/results.md: "32 LSTMs on 30,000 sequences each, 16 SRNs on 150,000"."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "results.md")) as f:
+        text = " ".join(f.read().split())
+    found = re.search(r"(\d+) LSTMs on ([\d,]+) sequences each, (\d+) SRNs on ([\d,]+)\)", text)
+    for model, (candidates, sequences) in (("lstm", found.group(1, 2)), ("srn", found.group(3, 4))):
+        settings = recipe.recipe_settings(TrainSettings(model=model))
+        assert (settings.candidates, settings.epoch * 1000) == (int(candidates), int(sequences.replace(",", "")))
 
 
 def test_seq_train_recipe_count_writes_the_chosen_network_and_its_record(tmp_path, monkeypatch):
